@@ -1,0 +1,453 @@
+#include "graph/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *dupstr(const char *s) {
+    if (!s)
+        s = "";
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+struct oq_graph *oq_graph_new(void) { return calloc(1, sizeof(struct oq_graph)); }
+
+struct oq_tensor *oq_tensor_new(enum oq_dtype dt, int ndim, const int64_t *dims, const char *name) {
+    if (ndim < 0 || ndim > OQ_MAX_DIMS)
+        return NULL;
+    struct oq_tensor *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] < 0) {
+            free(t);
+            return NULL;
+        }
+        t->dims[i] = dims[i];
+    }
+    t->name = name ? dupstr(name) : NULL;
+    size_t bytes = oq_tensor_bytes(t);
+    t->data = oq_alloc_aligned(bytes);
+    if (!t->data || (name && !t->name)) {
+        oq_tensor_free(t);
+        return NULL;
+    }
+    memset(t->data, 0, bytes);
+    return t;
+}
+
+struct oq_tensor *oq_tensor_clone(const struct oq_tensor *src, const char *name) {
+    struct oq_tensor *t = oq_tensor_new(src->dtype, src->ndim, src->dims, name ? name : src->name);
+    if (t)
+        memcpy(t->data, src->data, oq_tensor_bytes(src));
+    return t;
+}
+
+void oq_tensor_free(struct oq_tensor *t) {
+    if (!t)
+        return;
+    oq_free_aligned(t->data);
+    free((char *)t->name);
+    free(t);
+}
+
+static void attr_clear(struct oq_attr *a) {
+    free(a->name);
+    free(a->s);
+    free(a->floats);
+    free(a->ints);
+    for (int64_t i = 0; a->strings && i < a->n; i++)
+        free(a->strings[i]);
+    free(a->strings);
+    oq_tensor_free(a->t);
+    free(a->opaque);
+}
+
+static void node_clear(struct oq_node *n) {
+    free(n->name);
+    free(n->op_type);
+    free(n->domain);
+    free(n->in);
+    free(n->out);
+    free(n->doc);
+    for (int i = 0; i < n->n_attr; i++)
+        attr_clear(&n->attrs[i]);
+    free(n->attrs);
+}
+
+static void value_clear(struct oq_value *v) {
+    free(v->name);
+    for (int i = 0; i < OQ_MAX_DIMS; i++)
+        free(v->dim_param[i]);
+    oq_tensor_free(v->init);
+}
+
+void oq_graph_free(struct oq_graph *g) {
+    if (!g)
+        return;
+    for (int i = 0; i < g->n_values; i++)
+        value_clear(&g->values[i]);
+    for (int i = 0; i < g->n_nodes; i++)
+        node_clear(&g->nodes[i]);
+    for (int i = 0; i < g->n_opsets; i++)
+        free(g->opsets[i].domain);
+    free(g->opsets);
+    free(g->values);
+    free(g->nodes);
+    free(g->inputs);
+    free(g->outputs);
+    free(g->name);
+    free((char *)g->source);
+    free(g);
+}
+
+int oq_graph_find_value(const struct oq_graph *g, const char *name) {
+    for (int i = 0; i < g->n_values; i++)
+        if (strcmp(g->values[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int oq_graph_add_value(struct oq_graph *g, const char *name) {
+    if (g->n_values == g->cap_values) {
+        int cap = g->cap_values ? g->cap_values * 2 : 64;
+        struct oq_value *nv = realloc(g->values, (size_t)cap * sizeof(*nv));
+        if (!nv)
+            return -1;
+        g->values = nv;
+        g->cap_values = cap;
+    }
+    struct oq_value *v = &g->values[g->n_values];
+    memset(v, 0, sizeof(*v));
+    v->name = dupstr(name);
+    if (!v->name)
+        return -1;
+    v->ndim = -1;
+    v->producer = -1;
+    return g->n_values++;
+}
+
+int oq_graph_add_node(struct oq_graph *g, const char *name, const char *op_type, const char *domain, int n_in,
+                      const int *in, int n_out, const int *out) {
+    if (g->n_nodes == g->cap_nodes) {
+        int cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
+        struct oq_node *nn = realloc(g->nodes, (size_t)cap * sizeof(*nn));
+        if (!nn)
+            return -1;
+        g->nodes = nn;
+        g->cap_nodes = cap;
+    }
+    struct oq_node *n = &g->nodes[g->n_nodes];
+    memset(n, 0, sizeof(*n));
+    n->name = dupstr(name);
+    n->op_type = dupstr(op_type);
+    n->domain = dupstr(domain);
+    n->in = malloc(sizeof(int) * (size_t)(n_in > 0 ? n_in : 1));
+    n->out = malloc(sizeof(int) * (size_t)(n_out > 0 ? n_out : 1));
+    if (!n->name || !n->op_type || !n->domain || !n->in || !n->out) {
+        node_clear(n);
+        return -1;
+    }
+    n->n_in = n_in;
+    n->n_out = n_out;
+    if (n_in)
+        memcpy(n->in, in, sizeof(int) * (size_t)n_in);
+    if (n_out)
+        memcpy(n->out, out, sizeof(int) * (size_t)n_out);
+    return g->n_nodes++;
+}
+
+struct oq_attr *oq_node_add_attr(struct oq_node *n, const char *name, enum oq_attr_type type) {
+    struct oq_attr *na = realloc(n->attrs, sizeof(*na) * (size_t)(n->n_attr + 1));
+    if (!na)
+        return NULL;
+    n->attrs = na;
+    struct oq_attr *a = &na[n->n_attr];
+    memset(a, 0, sizeof(*a));
+    a->name = dupstr(name);
+    if (!a->name)
+        return NULL;
+    a->type = type;
+    n->n_attr++;
+    return a;
+}
+
+int64_t oq_graph_opset(const struct oq_graph *g, const char *domain) {
+    if (!domain || strcmp(domain, "ai.onnx") == 0)
+        domain = "";
+    for (int i = 0; i < g->n_opsets; i++) {
+        const char *d = g->opsets[i].domain;
+        if (strcmp(d, "ai.onnx") == 0)
+            d = "";
+        if (strcmp(d, domain) == 0)
+            return g->opsets[i].version;
+    }
+    return 0;
+}
+
+const struct oq_attr *oq_node_attr(const struct oq_node *n, const char *name) {
+    for (int i = 0; i < n->n_attr; i++)
+        if (strcmp(n->attrs[i].name, name) == 0)
+            return &n->attrs[i];
+    return NULL;
+}
+
+int64_t oq_attr_int(const struct oq_node *n, const char *name, int64_t dflt) {
+    const struct oq_attr *a = oq_node_attr(n, name);
+    return a && a->type == OQ_ATTR_INT ? a->i : dflt;
+}
+
+float oq_attr_float(const struct oq_node *n, const char *name, float dflt) {
+    const struct oq_attr *a = oq_node_attr(n, name);
+    if (!a)
+        return dflt;
+    if (a->type == OQ_ATTR_FLOAT)
+        return a->f;
+    if (a->type == OQ_ATTR_INT)
+        return (float)a->i;
+    return dflt;
+}
+
+const char *oq_attr_string(const struct oq_node *n, const char *name, const char *dflt) {
+    const struct oq_attr *a = oq_node_attr(n, name);
+    return a && a->type == OQ_ATTR_STRING ? a->s : dflt;
+}
+
+int64_t oq_attr_ints(const struct oq_node *n, const char *name, const int64_t **v) {
+    const struct oq_attr *a = oq_node_attr(n, name);
+    if (!a || a->type != OQ_ATTR_INTS)
+        return -1;
+    *v = a->ints;
+    return a->n;
+}
+
+int64_t oq_attr_floats(const struct oq_node *n, const char *name, const float **v) {
+    const struct oq_attr *a = oq_node_attr(n, name);
+    if (!a || a->type != OQ_ATTR_FLOATS)
+        return -1;
+    *v = a->floats;
+    return a->n;
+}
+
+oq_status oq_graph_link(struct oq_graph *g, oq_error *err) {
+    for (int i = 0; i < g->n_values; i++)
+        g->values[i].producer = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const struct oq_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_out; k++) {
+            int v = n->out[k];
+            if (v < 0)
+                continue;
+            struct oq_value *val = &g->values[v];
+            if (val->producer >= 0)
+                return oq_errorf(err, OQ_ERR_MODEL,
+                                 "%s: value '%s' is produced by two nodes ('%s' and '%s'); ONNX graphs must be "
+                                 "in single-assignment form",
+                                 g->source, val->name, g->nodes[val->producer].name, n->name);
+            if (val->init || val->is_input)
+                return oq_errorf(err, OQ_ERR_MODEL,
+                                 "%s: node '%s' (%s) writes '%s', which is already a graph input or initializer",
+                                 g->source, n->name, n->op_type, val->name);
+            val->producer = i;
+        }
+    }
+    return OQ_OK;
+}
+
+oq_status oq_graph_toposort(struct oq_graph *g, oq_error *err) {
+    OQ_TRY(oq_graph_link(g, err));
+    int nn = g->n_nodes;
+    if (nn == 0)
+        return OQ_OK;
+    int *indeg = calloc((size_t)nn, sizeof(int));
+    int *order = malloc(sizeof(int) * (size_t)nn);
+    /* consumers in CSR form: for node i, the nodes that read one of its outputs */
+    int *cnt = calloc((size_t)nn + 1, sizeof(int));
+    int total = 0;
+    oq_status st = OQ_OK;
+    int *adj = NULL;
+    if (!indeg || !order || !cnt) {
+        st = oq_errorf(err, OQ_ERR_NOMEM, "%s: out of memory sorting the graph", g->source);
+        goto done;
+    }
+    for (int i = 0; i < nn; i++) {
+        const struct oq_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            int v = n->in[k];
+            if (v < 0)
+                continue;
+            const struct oq_value *val = &g->values[v];
+            if (val->producer < 0 && !val->init && !val->is_input) {
+                st = oq_errorf(err, OQ_ERR_MODEL,
+                               "%s: node '%s' (%s) reads '%s', which no node produces and which is neither a "
+                               "graph input nor an initializer (a dangling input or a missing initializer)",
+                               g->source, n->name, n->op_type, val->name);
+                goto done;
+            }
+            if (val->producer >= 0) {
+                cnt[val->producer]++;
+                indeg[i]++;
+                total++;
+            }
+        }
+    }
+    adj = malloc(sizeof(int) * (size_t)(total > 0 ? total : 1));
+    if (!adj) {
+        st = oq_errorf(err, OQ_ERR_NOMEM, "%s: out of memory sorting the graph", g->source);
+        goto done;
+    }
+    /* prefix sums -> start offsets; then fill */
+    int acc = 0;
+    for (int i = 0; i <= nn; i++) {
+        int c = cnt[i];
+        cnt[i] = acc;
+        acc += c;
+    }
+    {
+        int *fill = calloc((size_t)nn, sizeof(int));
+        if (!fill) {
+            st = oq_errorf(err, OQ_ERR_NOMEM, "%s: out of memory sorting the graph", g->source);
+            goto done;
+        }
+        for (int i = 0; i < nn; i++) {
+            const struct oq_node *n = &g->nodes[i];
+            for (int k = 0; k < n->n_in; k++) {
+                int v = n->in[k];
+                if (v >= 0 && g->values[v].producer >= 0) {
+                    int p = g->values[v].producer;
+                    adj[cnt[p] + fill[p]++] = i;
+                }
+            }
+        }
+        free(fill);
+    }
+    /* Kahn with a min-heap would keep file order exactly; a FIFO of ready nodes scanned in index order is
+     * close enough and linear. */
+    int head = 0, tail = 0;
+    for (int i = 0; i < nn; i++)
+        if (indeg[i] == 0)
+            order[tail++] = i;
+    while (head < tail) {
+        int i = order[head++];
+        for (int e = cnt[i]; e < cnt[i + 1]; e++)
+            if (--indeg[adj[e]] == 0)
+                order[tail++] = adj[e];
+    }
+    if (tail < nn) {
+        int bad = -1;
+        for (int i = 0; i < nn; i++)
+            if (indeg[i] > 0) {
+                bad = i;
+                break;
+            }
+        st = oq_errorf(err, OQ_ERR_MODEL,
+                       "%s: the graph has a cycle (%d of %d nodes are on or behind it, e.g. node '%s' (%s)); "
+                       "ONNX graphs must be acyclic",
+                       g->source, nn - tail, nn, g->nodes[bad].name, g->nodes[bad].op_type);
+        goto done;
+    }
+    {
+        struct oq_node *sorted = malloc(sizeof(*sorted) * (size_t)g->cap_nodes);
+        if (!sorted) {
+            st = oq_errorf(err, OQ_ERR_NOMEM, "%s: out of memory sorting the graph", g->source);
+            goto done;
+        }
+        for (int i = 0; i < nn; i++)
+            sorted[i] = g->nodes[order[i]];
+        free(g->nodes);
+        g->nodes = sorted;
+    }
+    st = oq_graph_link(g, err);
+done:
+    free(indeg);
+    free(order);
+    free(cnt);
+    free(adj);
+    return st;
+}
+
+void oq_graph_replace_uses(struct oq_graph *g, int from, int to) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct oq_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] == from)
+                n->in[k] = to;
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == from)
+            g->outputs[i] = to;
+}
+
+int oq_graph_count_uses(const struct oq_graph *g, int v) {
+    int c = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            c += g->nodes[i].in[k] == v;
+    for (int i = 0; i < g->n_outputs; i++)
+        c += g->outputs[i] == v;
+    return c;
+}
+
+void oq_graph_remove_nodes(struct oq_graph *g, const bool *dead) {
+    int w = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (dead[i])
+            node_clear(&g->nodes[i]);
+        else
+            g->nodes[w++] = g->nodes[i];
+    }
+    g->n_nodes = w;
+    /* drop values nothing refers to any more (keeps ids dense) */
+    int nv = g->n_values;
+    bool *used = calloc((size_t)nv, sizeof(bool));
+    int *remap = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
+    if (!used || !remap) { /* keeping unused values is harmless */
+        free(used);
+        free(remap);
+        oq_graph_link(g, NULL);
+        return;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0)
+                used[g->nodes[i].in[k]] = true;
+        for (int k = 0; k < g->nodes[i].n_out; k++)
+            if (g->nodes[i].out[k] >= 0)
+                used[g->nodes[i].out[k]] = true;
+    }
+    for (int i = 0; i < g->n_inputs; i++)
+        used[g->inputs[i]] = true;
+    for (int i = 0; i < g->n_outputs; i++)
+        used[g->outputs[i]] = true;
+    int k = 0;
+    for (int i = 0; i < nv; i++) {
+        if (used[i]) {
+            remap[i] = k;
+            g->values[k++] = g->values[i];
+        } else {
+            remap[i] = -1;
+            value_clear(&g->values[i]);
+        }
+    }
+    g->n_values = k;
+    for (int i = 0; i < g->n_nodes; i++) {
+        for (int j = 0; j < g->nodes[i].n_in; j++)
+            if (g->nodes[i].in[j] >= 0)
+                g->nodes[i].in[j] = remap[g->nodes[i].in[j]];
+        for (int j = 0; j < g->nodes[i].n_out; j++)
+            if (g->nodes[i].out[j] >= 0)
+                g->nodes[i].out[j] = remap[g->nodes[i].out[j]];
+    }
+    for (int i = 0; i < g->n_inputs; i++)
+        g->inputs[i] = remap[g->inputs[i]];
+    for (int i = 0; i < g->n_outputs; i++)
+        g->outputs[i] = remap[g->outputs[i]];
+    free(used);
+    free(remap);
+    oq_graph_link(g, NULL);
+}

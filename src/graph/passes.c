@@ -1,0 +1,147 @@
+#include "graph/passes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool is_default_domain(const struct oq_node *n) { return !*n->domain || !strcmp(n->domain, "ai.onnx"); }
+
+/* Make node `i`'s output value `dst` be produced where `src` was: used when removing a pass-through node
+ * whose output is a graph output, so the graph output keeps its name. Returns false if not possible. */
+static bool retarget_producer(struct oq_graph *g, int src, int dst) {
+    int p = g->values[src].producer;
+    if (p < 0 || g->values[src].is_output)
+        return false;
+    /* src must have no other readers than the node being removed */
+    if (oq_graph_count_uses(g, src) != 1)
+        return false;
+    struct oq_node *pn = &g->nodes[p];
+    for (int k = 0; k < pn->n_out; k++)
+        if (pn->out[k] == src)
+            pn->out[k] = dst;
+    return true;
+}
+
+int oq_pass_remove_identity(struct oq_graph *g) {
+    if (oq_graph_link(g, NULL) != OQ_OK)
+        return 0;
+    bool *dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+    if (!dead)
+        return 0;
+    int removed = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct oq_node *n = &g->nodes[i];
+        if (!is_default_domain(n) || n->n_in < 1 || n->in[0] < 0 || n->n_out < 1 || n->out[0] < 0)
+            continue;
+        bool ident = strcmp(n->op_type, "Identity") == 0;
+        if (strcmp(n->op_type, "Dropout") == 0) {
+            bool mask_used = n->n_out > 1 && n->out[1] >= 0 && oq_graph_count_uses(g, n->out[1]) > 0;
+            /* opset 12+: training_mode input; only constant false (or absent) is an identity */
+            bool training = false;
+            if (n->n_in > 2 && n->in[2] >= 0) {
+                const struct oq_tensor *t = g->values[n->in[2]].init;
+                training = !t || oq_tensor_get_i64(t, 0) != 0;
+            }
+            ident = !mask_used && !training && !(n->opset < 7 && oq_attr_int(n, "is_test", 1) == 0);
+        }
+        if (!ident)
+            continue;
+        int x = n->in[0], y = n->out[0];
+        if (g->values[y].is_output) {
+            if (!retarget_producer(g, x, y))
+                continue;
+            /* the producer now writes y directly; nothing reads x any more */
+        } else {
+            oq_graph_replace_uses(g, y, x);
+        }
+        dead[i] = true;
+        removed++;
+        oq_graph_link(g, NULL);
+    }
+    if (removed)
+        oq_graph_remove_nodes(g, dead);
+    free(dead);
+    return removed;
+}
+
+int oq_pass_fold_batchnorm(struct oq_graph *g, oq_error *err) {
+    if (oq_graph_link(g, err) != OQ_OK)
+        return 0;
+    bool *dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+    if (!dead)
+        return 0;
+    int folded = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct oq_node *bn = &g->nodes[i];
+        if (!is_default_domain(bn) || strcmp(bn->op_type, "BatchNormalization") || bn->n_in != 5 || bn->n_out != 1)
+            continue;
+        int y = bn->in[0];
+        int p = y >= 0 ? g->values[y].producer : -1;
+        if (p < 0 || dead[p])
+            continue;
+        struct oq_node *cv = &g->nodes[p];
+        if (!is_default_domain(cv) || strcmp(cv->op_type, "Conv") || cv->n_out != 1 || g->values[y].is_output ||
+            oq_graph_count_uses(g, y) != 1)
+            continue;
+        struct oq_tensor *w = cv->n_in > 1 && cv->in[1] >= 0 ? g->values[cv->in[1]].init : NULL;
+        const struct oq_tensor *prm[4];
+        bool ok = w && w->dtype == OQ_DTYPE_FLOAT && w->ndim >= 3;
+        for (int k = 0; k < 4 && ok; k++) {
+            prm[k] = bn->in[k + 1] >= 0 ? g->values[bn->in[k + 1]].init : NULL;
+            ok = prm[k] && prm[k]->dtype == OQ_DTYPE_FLOAT && oq_tensor_numel(prm[k]) == (w ? w->dims[0] : -1);
+        }
+        struct oq_tensor *b = cv->n_in > 2 && cv->in[2] >= 0 ? g->values[cv->in[2]].init : NULL;
+        if (cv->n_in > 2 && cv->in[2] >= 0 && (!b || b->dtype != OQ_DTYPE_FLOAT))
+            ok = false;
+        /* the weight (and bias) may be shared with other nodes: only fold when this conv is their only user */
+        if (ok && oq_graph_count_uses(g, cv->in[1]) != 1)
+            ok = false;
+        if (ok && b && oq_graph_count_uses(g, cv->in[2]) != 1)
+            ok = false;
+        if (!ok)
+            continue;
+        int64_t co = w->dims[0];
+        int64_t per = oq_tensor_numel(w) / (co ? co : 1);
+        float eps = oq_attr_float(bn, "epsilon", 1e-5f);
+        const float *scale = prm[0]->data, *bias = prm[1]->data, *mean = prm[2]->data, *var = prm[3]->data;
+        int bid = -1;
+        if (!b) { /* conv had no bias: add one */
+            char name[512];
+            snprintf(name, sizeof(name), "%s_bias_bnfold", cv->name);
+            bid = oq_graph_add_value(g, name);
+            if (bid < 0)
+                break;
+            cv = &g->nodes[p]; /* values realloc does not move nodes, but keep it obvious */
+            b = oq_tensor_new(OQ_DTYPE_FLOAT, 1, &co, name);
+            if (!b)
+                break;
+            g->values[bid].init = b;
+            g->values[bid].dtype = OQ_DTYPE_FLOAT;
+            int *nin = realloc(cv->in, sizeof(int) * 3);
+            if (!nin)
+                break;
+            cv->in = nin;
+            if (cv->n_in < 3)
+                cv->n_in = 3;
+            cv->in[2] = bid;
+        }
+        float *wd = w->data, *bd = b->data;
+        for (int64_t c = 0; c < co; c++) {
+            /* y = scale*(conv - mean)/sqrt(var+eps) + bias, computed in double to round once */
+            double s = (double)scale[c] / sqrt((double)var[c] + (double)eps);
+            for (int64_t k = 0; k < per; k++)
+                wd[c * per + k] = (float)(wd[c * per + k] * s);
+            bd[c] = (float)(((double)bd[c] - mean[c]) * s + bias[c]);
+        }
+        /* the conv now writes the BN's output */
+        cv->out[0] = bn->out[0];
+        dead[i] = true;
+        folded++;
+        oq_graph_link(g, NULL);
+    }
+    if (folded)
+        oq_graph_remove_nodes(g, dead);
+    free(dead);
+    return folded;
+}

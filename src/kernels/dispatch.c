@@ -1,0 +1,69 @@
+#include "kernels/dispatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void oq_cpu_detect(struct oq_cpu_features *f) {
+    memset(f, 0, sizeof(*f));
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    f->avx2 = __builtin_cpu_supports("avx2");
+    f->fma = __builtin_cpu_supports("fma");
+    f->avx512f = __builtin_cpu_supports("avx512f");
+    f->avx512bw = __builtin_cpu_supports("avx512bw");
+    f->avx512vl = __builtin_cpu_supports("avx512vl");
+    f->avx512dq = __builtin_cpu_supports("avx512dq");
+    f->avx512vnni = __builtin_cpu_supports("avx512vnni");
+#endif
+}
+
+static oq_kernel_level level_from_env(void) {
+    const char *e = getenv("ONNXQ_KERNELS");
+    if (!e || !*e)
+        return OQ_KERNELS_AUTO;
+    if (strcmp(e, "ref") == 0)
+        return OQ_KERNELS_REF;
+    if (strcmp(e, "avx2") == 0)
+        return OQ_KERNELS_AVX2;
+    if (strcmp(e, "avx512") == 0)
+        return OQ_KERNELS_AVX512;
+    return OQ_KERNELS_AUTO;
+}
+
+void oq_kernels_init(struct oq_kernels *k, oq_kernel_level requested) {
+    struct oq_cpu_features f;
+    oq_cpu_detect(&f);
+    oq_kernel_level best = OQ_KERNELS_REF;
+    if (f.avx2 && f.fma)
+        best = OQ_KERNELS_AVX2;
+    if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq)
+        best = OQ_KERNELS_AVX512;
+    if (requested == OQ_KERNELS_AUTO)
+        requested = level_from_env();
+    oq_kernel_level lvl = requested == OQ_KERNELS_AUTO || requested > best ? best : requested;
+    memset(k, 0, sizeof(*k));
+    k->level = lvl;
+    k->sgemm = oq_sgemm_ref;
+    k->sgemm_name = "ref";
+    k->dwconv = oq_dwconv_ref;
+    k->dwconv_name = "ref";
+    k->im2col = oq_im2col_ref;
+    k->act_row = oq_act_row_ref;
+    if (lvl >= OQ_KERNELS_AVX512) {
+        k->sgemm = oq_sgemm_avx512;
+        k->sgemm_name = "avx512";
+        k->dwconv = oq_dwconv_avx512;
+        k->dwconv_name = "avx512";
+        k->im2col = oq_im2col_avx512;
+        k->act_row = oq_act_row_avx512;
+    }
+#if defined(ONNXQ_WITH_DNNL)
+    /* oneDNN picks its own ISA at run time (it runs on any x86-64), so it serves every level above ref and
+     * beats our own AVX-512 kernel at every model shape measured (bench/bench_sgemm.c). */
+    if (lvl >= OQ_KERNELS_AVX2) {
+        oq_sgemm_dnnl_init(k);
+        k->sgemm = oq_sgemm_dnnl;
+        k->sgemm_name = "dnnl";
+    }
+#endif
+}
