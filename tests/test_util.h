@@ -35,10 +35,11 @@ static int g_test_checks = 0;
     do {                                                                                                \
         g_test_checks++;                                                                                \
         oq_status st_ = (expr);                                                                         \
+        const oq_error *e_ = (errp);                                                                    \
         if (st_ != OQ_OK) {                                                                             \
             g_test_failures++;                                                                          \
             fprintf(stderr, "%s:%d: %s returned %s: %s\n", __FILE__, __LINE__, #expr, oq_status_str(st_), \
-                    (errp) ? (errp)->msg : "");                                                         \
+                    e_ ? e_->msg : "");                                                                 \
         }                                                                                               \
     } while (0)
 
