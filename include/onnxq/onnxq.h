@@ -173,6 +173,8 @@ typedef struct oq_session_options {
     int num_threads;         /**< 0: number of online CPUs */
     oq_kernel_level kernels; /**< see ::oq_kernel_level */
     int check_nan;           /**< reject NaN/Inf in float inputs (default on) */
+    int no_fusion;           /**< run the graph node by node as written: no execution-only fusions, so hooks
+                                  see every tensor of the model (calibration and comparison set this) */
     oq_node_hook hook;       /**< optional per-node observer */
     void *hook_user;
 } oq_session_options;

@@ -9,6 +9,7 @@ static void usage(FILE *f) {
                "commands:\n"
                "  info MODEL [--shape name=1x3x640x640]   inputs, outputs, ops, parameters, MACs\n"
                "  run MODEL --input name=file.npy ... --output-dir DIR [--threads N] [--kernels ref]\n"
+               "  bench MODEL [--shape name=1x3x640x640] [--threads N] [--runs R]   latency, throughput, RSS\n"
                "\n"
                "Run 'onnxq <command> --help' for a command's options.\n");
 }
@@ -59,6 +60,8 @@ int main(int argc, char **argv) {
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "bench"))
+        return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "onnxq: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

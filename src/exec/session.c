@@ -13,6 +13,7 @@
 
 #include "core/pool.h"
 #include "exec/fold.h"
+#include "exec/fuse.h"
 #include "exec/model.h"
 #include "exec/plan.h"
 #include "kernels/dispatch.h"
@@ -27,7 +28,7 @@ struct xnode {
 
 struct oq_session {
     const struct oq_model *m;
-    const struct oq_graph *g;
+    struct oq_graph *g;          /* the session's own copy of the model graph, with execution-only fusions */
     oq_session_options opt;
     struct oq_kernels kernels;
     struct oq_pool *pool;
@@ -88,6 +89,7 @@ void oq_session_free(oq_session *s) {
     oq_free_aligned(s->arena);
     oq_free_aligned(s->scratch);
     oq_pool_free(s->pool);
+    oq_graph_free(s->g);
     free(s);
 }
 
@@ -107,9 +109,21 @@ oq_status oq_session_create(const oq_model *m, const oq_session_options *opt, oq
     if (!s)
         return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
     s->m = m;
-    s->g = m->g;
     s->opt = opt ? *opt : oq_session_options_default();
     oq_kernels_init(&s->kernels, s->opt.kernels);
+    oq_status st = OQ_OK;
+    s->g = oq_graph_clone(m->g);
+    if (!s->g) {
+        free(s);
+        return oq_errorf(err, OQ_ERR_NOMEM, "%s: out of memory creating a session", m->path);
+    }
+    if (!s->opt.no_fusion) {
+        int unsupported = 0;
+        if (oq_fuse_graph(s->g, err) < 0 || oq_model_resolve(s->g, &unsupported, err)) {
+            st = err ? err->code : OQ_ERR_MODEL;
+            goto fail;
+        }
+    }
     const struct oq_graph *g = s->g;
     int nv = g->n_values, nn = g->n_nodes;
     size_t n_in = 0, n_out = 0;
@@ -124,7 +138,6 @@ oq_status oq_session_create(const oq_model *m, const oq_session_options *opt, oq
     s->in_ptrs = calloc(n_in + 1, sizeof(*s->in_ptrs));
     s->out_ptrs = calloc(n_out + 1, sizeof(*s->out_ptrs));
     s->xn = calloc((size_t)nn + 1, sizeof(*s->xn));
-    oq_status st = OQ_OK;
     if (!s->vals || !s->kind || !s->folded || !s->offset || !s->in_ptrs || !s->out_ptrs || !s->xn) {
         st = oq_errorf(err, OQ_ERR_NOMEM, "%s: out of memory creating a session", m->path);
         goto fail;

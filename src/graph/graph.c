@@ -80,18 +80,19 @@ static void node_clear(struct oq_node *n) {
     free(n->attrs);
 }
 
-static void value_clear(struct oq_value *v) {
+static void value_clear(struct oq_value *v, bool borrowed) {
     free(v->name);
     for (int i = 0; i < OQ_MAX_DIMS; i++)
         free(v->dim_param[i]);
-    oq_tensor_free(v->init);
+    if (!borrowed)
+        oq_tensor_free(v->init);
 }
 
 void oq_graph_free(struct oq_graph *g) {
     if (!g)
         return;
     for (int i = 0; i < g->n_values; i++)
-        value_clear(&g->values[i]);
+        value_clear(&g->values[i], g->inits_borrowed);
     for (int i = 0; i < g->n_nodes; i++)
         node_clear(&g->nodes[i]);
     for (int i = 0; i < g->n_opsets; i++)
@@ -431,7 +432,7 @@ void oq_graph_remove_nodes(struct oq_graph *g, const bool *dead) {
             g->values[k++] = g->values[i];
         } else {
             remap[i] = -1;
-            value_clear(&g->values[i]);
+            value_clear(&g->values[i], g->inits_borrowed);
         }
     }
     g->n_values = k;
@@ -450,4 +451,107 @@ void oq_graph_remove_nodes(struct oq_graph *g, const bool *dead) {
     free(used);
     free(remap);
     oq_graph_link(g, NULL);
+}
+
+static bool attr_copy(struct oq_attr *d, const struct oq_attr *a) {
+    memset(d, 0, sizeof(*d));
+    d->name = dupstr(a->name);
+    d->type = a->type;
+    d->f = a->f;
+    d->i = a->i;
+    d->n = a->n;
+    d->s_len = a->s_len;
+    bool ok = d->name != NULL;
+    if (a->s) {
+        d->s = malloc(a->s_len + 1);
+        ok &= d->s != NULL;
+        if (d->s)
+            memcpy(d->s, a->s, a->s_len + 1);
+    }
+    if (a->floats) {
+        d->floats = malloc(sizeof(float) * (size_t)(a->n ? a->n : 1));
+        ok &= d->floats != NULL;
+        if (d->floats)
+            memcpy(d->floats, a->floats, sizeof(float) * (size_t)a->n);
+    }
+    if (a->ints) {
+        d->ints = malloc(sizeof(int64_t) * (size_t)(a->n ? a->n : 1));
+        ok &= d->ints != NULL;
+        if (d->ints)
+            memcpy(d->ints, a->ints, sizeof(int64_t) * (size_t)a->n);
+    }
+    if (a->strings) {
+        d->strings = calloc((size_t)(a->n ? a->n : 1), sizeof(char *));
+        ok &= d->strings != NULL;
+        for (int64_t k = 0; d->strings && k < a->n; k++)
+            ok &= (d->strings[k] = dupstr(a->strings[k])) != NULL;
+    }
+    if (a->t)
+        ok &= (d->t = oq_tensor_clone(a->t, NULL)) != NULL;
+    if (a->opaque) {
+        d->opaque = malloc(a->opaque_len ? a->opaque_len : 1);
+        ok &= d->opaque != NULL;
+        if (d->opaque)
+            memcpy(d->opaque, a->opaque, a->opaque_len);
+        d->opaque_len = a->opaque_len;
+    }
+    return ok;
+}
+
+struct oq_graph *oq_graph_clone(const struct oq_graph *src) {
+    struct oq_graph *g = oq_graph_new();
+    if (!g)
+        return NULL;
+    g->inits_borrowed = true;
+    g->name = dupstr(src->name);
+    g->source = dupstr(src->source);
+    g->inputs = malloc(sizeof(int) * (size_t)(src->n_inputs + 1));
+    g->outputs = malloc(sizeof(int) * (size_t)(src->n_outputs + 1));
+    g->opsets = calloc((size_t)src->n_opsets + 1, sizeof(struct oq_opset));
+    if (!g->name || !g->source || !g->inputs || !g->outputs || !g->opsets)
+        goto fail;
+    for (int i = 0; i < src->n_opsets; i++) {
+        g->opsets[i].version = src->opsets[i].version;
+        if (!(g->opsets[i].domain = dupstr(src->opsets[i].domain)))
+            goto fail;
+        g->n_opsets++;
+    }
+    g->n_inputs = src->n_inputs;
+    g->n_outputs = src->n_outputs;
+    memcpy(g->inputs, src->inputs, sizeof(int) * (size_t)src->n_inputs);
+    memcpy(g->outputs, src->outputs, sizeof(int) * (size_t)src->n_outputs);
+    for (int i = 0; i < src->n_values; i++) {
+        const struct oq_value *sv = &src->values[i];
+        if (oq_graph_add_value(g, sv->name) != i)
+            goto fail;
+        struct oq_value *v = &g->values[i];
+        char *name = v->name;
+        *v = *sv;
+        v->name = name;
+        for (int d = 0; d < OQ_MAX_DIMS; d++)
+            v->dim_param[d] = sv->dim_param[d] ? dupstr(sv->dim_param[d]) : NULL;
+    }
+    for (int i = 0; i < src->n_nodes; i++) {
+        const struct oq_node *sn = &src->nodes[i];
+        int k = oq_graph_add_node(g, sn->name, sn->op_type, sn->domain, sn->n_in, sn->in, sn->n_out, sn->out);
+        if (k < 0)
+            goto fail;
+        struct oq_node *n = &g->nodes[k];
+        n->opset = sn->opset;
+        n->def = sn->def;
+        if (sn->n_attr) {
+            n->attrs = calloc((size_t)sn->n_attr, sizeof(struct oq_attr));
+            if (!n->attrs)
+                goto fail;
+            for (int a = 0; a < sn->n_attr; a++) {
+                n->n_attr++;
+                if (!attr_copy(&n->attrs[a], &sn->attrs[a]))
+                    goto fail;
+            }
+        }
+    }
+    return g;
+fail:
+    oq_graph_free(g);
+    return NULL;
 }

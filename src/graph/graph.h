@@ -84,11 +84,15 @@ struct oq_graph {
     int n_opsets;
     struct oq_opset *opsets;
     const char *source; /* the file it came from, for messages (owned) */
+    bool inits_borrowed; /* initializer tensors belong to another graph (a clone's source): not freed */
 };
 
 /* ---- construction ---- */
 struct oq_graph *oq_graph_new(void);
 void oq_graph_free(struct oq_graph *g);
+/* Deep copy of structure (nodes, attributes, values); initializer tensors are shared with `src`, which must
+ * outlive the clone. NULL on OOM. */
+struct oq_graph *oq_graph_clone(const struct oq_graph *src);
 /* Find a value by name; -1 if none. Linear in the number of values unless an index was built. */
 int oq_graph_find_value(const struct oq_graph *g, const char *name);
 /* Add a value (name copied) and return its id, or -1 when out of memory. */

@@ -1,0 +1,219 @@
+#include "exec/fuse.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_op(const struct oq_node *n, const char *op) { return !*n->domain && !strcmp(n->op_type, op); }
+
+static bool const_scalar(const struct oq_graph *g, int v, float *out) {
+    if (v < 0 || !g->values[v].init)
+        return false;
+    const struct oq_tensor *t = g->values[v].init;
+    if (oq_tensor_numel(t) != 1 || !oq_dtype_is_float(t->dtype))
+        return false;
+    *out = (float)oq_tensor_get_f64(t, 0);
+    return true;
+}
+
+/* The node producing v when v has exactly one reader and is not a graph output; NULL otherwise. */
+static struct oq_node *sole_producer(struct oq_graph *g, const int *uses, int v) {
+    if (v < 0 || uses[v] != 1 || g->values[v].is_output || g->values[v].producer < 0)
+        return NULL;
+    return &g->nodes[g->values[v].producer];
+}
+
+/* Clip bounds from attributes (opset < 11) or constant inputs (>= 11); false if not constant. */
+static bool clip_bounds(const struct oq_graph *g, const struct oq_node *n, float *lo, float *hi) {
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (n->opset < 11) {
+        *lo = oq_attr_float(n, "min", -INFINITY);
+        *hi = oq_attr_float(n, "max", INFINITY);
+        return true;
+    }
+    if (n->n_in > 1 && n->in[1] >= 0 && !const_scalar(g, n->in[1], lo))
+        return false;
+    if (n->n_in > 2 && n->in[2] >= 0 && !const_scalar(g, n->in[2], hi))
+        return false;
+    return true;
+}
+
+static void count_uses(const struct oq_graph *g, int *uses) {
+    memset(uses, 0, sizeof(int) * (size_t)g->n_values);
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0)
+                uses[g->nodes[i].in[k]]++;
+    for (int i = 0; i < g->n_outputs; i++)
+        uses[g->outputs[i]]++;
+}
+
+static void make_unary(struct oq_node *n, const char *op, int x) {
+    free(n->op_type);
+    n->op_type = strdup(op);
+    n->in[0] = x;
+    n->n_in = 1;
+}
+
+/* Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6) or Mul(x, HardSigmoid(x, 1/6, 0.5)) -> HardSwish(x) */
+static int fuse_hardswish(struct oq_graph *g, const int *uses, bool *dead) {
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct oq_node *d = &g->nodes[i];
+        float c;
+        if (dead[i])
+            continue;
+        if (is_op(d, "Mul") && d->n_in == 2) { /* x * HardSigmoid(x) */
+            for (int side = 0; side < 2; side++) {
+                struct oq_node *hs = sole_producer(g, uses, d->in[side]);
+                int x = d->in[1 - side];
+                if (!hs || !is_op(hs, "HardSigmoid") || hs->in[0] != x)
+                    continue;
+                if (fabsf(oq_attr_float(hs, "alpha", 0.2f) - 1.0f / 6.0f) > 1e-6f ||
+                    fabsf(oq_attr_float(hs, "beta", 0.5f) - 0.5f) > 1e-6f)
+                    continue;
+                dead[hs - g->nodes] = true;
+                make_unary(d, "HardSwish", x);
+                count++;
+                break;
+            }
+            continue;
+        }
+        if (!is_op(d, "Div") || d->n_in != 2 || !const_scalar(g, d->in[1], &c) || c != 6.0f)
+            continue;
+        struct oq_node *mul = sole_producer(g, uses, d->in[0]);
+        if (!mul || !is_op(mul, "Mul") || mul->n_in != 2)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            struct oq_node *clip = sole_producer(g, uses, mul->in[side]);
+            int x = mul->in[1 - side];
+            float lo, hi, three;
+            if (!clip || !is_op(clip, "Clip") || !clip_bounds(g, clip, &lo, &hi) || lo != 0.0f || hi != 6.0f)
+                continue;
+            struct oq_node *add = sole_producer(g, uses, clip->in[0]);
+            if (!add || !is_op(add, "Add") || add->n_in != 2)
+                continue;
+            int ax = -1;
+            if (add->in[0] == x && const_scalar(g, add->in[1], &three))
+                ax = add->in[0];
+            else if (add->in[1] == x && const_scalar(g, add->in[0], &three))
+                ax = add->in[1];
+            if (ax < 0 || three != 3.0f)
+                continue;
+            dead[add - g->nodes] = dead[clip - g->nodes] = dead[mul - g->nodes] = true;
+            make_unary(d, "HardSwish", x);
+            count++;
+            break;
+        }
+    }
+    return count;
+}
+
+/* Conv -> activation => FusedConv(activation=..., activation_params=[...]) */
+static int fuse_conv_activation(struct oq_graph *g, const int *uses, bool *dead) {
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct oq_node *a = &g->nodes[i];
+        if (dead[i] || *a->domain || a->n_in < 1 || a->n_out != 1)
+            continue;
+        float p[2] = {0, 0};
+        int np = 0;
+        const char *act = a->op_type;
+        if (is_op(a, "Relu") || is_op(a, "Sigmoid") || is_op(a, "Tanh") || is_op(a, "HardSwish")) {
+            np = 0;
+        } else if (is_op(a, "Clip")) {
+            if (!clip_bounds(g, a, &p[0], &p[1]))
+                continue;
+            np = 2;
+        } else if (is_op(a, "HardSigmoid")) {
+            p[0] = oq_attr_float(a, "alpha", 0.2f);
+            p[1] = oq_attr_float(a, "beta", 0.5f);
+            np = 2;
+        } else if (is_op(a, "LeakyRelu")) {
+            p[0] = oq_attr_float(a, "alpha", 0.01f);
+            np = 1;
+        } else {
+            continue;
+        }
+        struct oq_node *conv = sole_producer(g, uses, a->in[0]);
+        if (!conv || !is_op(conv, "Conv") || conv->n_out != 1 || dead[conv - g->nodes])
+            continue;
+        free(conv->domain);
+        free(conv->op_type);
+        conv->domain = strdup("com.onnxq");
+        conv->op_type = strdup("FusedConv");
+        struct oq_attr *sa = oq_node_add_attr(conv, "activation", OQ_ATTR_STRING);
+        struct oq_attr *pa = oq_node_add_attr(conv, "activation_params", OQ_ATTR_FLOATS);
+        if (!conv->domain || !conv->op_type || !sa || !pa)
+            return -1;
+        sa->s = strdup(act);
+        sa->s_len = strlen(act);
+        pa->n = np;
+        pa->floats = malloc(sizeof(float) * 2);
+        if (!sa->s || !pa->floats)
+            return -1;
+        memcpy(pa->floats, p, sizeof(p));
+        conv->out[0] = a->out[0];
+        dead[i] = true;
+        count++;
+    }
+    return count;
+}
+
+int oq_fuse_graph(struct oq_graph *g, oq_error *err) {
+    if (oq_graph_link(g, err))
+        return -1;
+    int *uses = malloc(sizeof(int) * (size_t)(g->n_values + 1));
+    bool *dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+    int total = 0;
+    if (!uses || !dead) {
+        free(uses);
+        free(dead);
+        oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
+        return -1;
+    }
+    count_uses(g, uses);
+    int n = fuse_hardswish(g, uses, dead);
+    if (n > 0) {
+        total += n;
+        oq_graph_remove_nodes(g, dead);
+        free(dead);
+        dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+        uses = realloc(uses, sizeof(int) * (size_t)(g->n_values + 1));
+        if (!dead || !uses) {
+            free(uses);
+            free(dead);
+            oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
+            return -1;
+        }
+        count_uses(g, uses);
+    }
+    n = fuse_conv_activation(g, uses, dead);
+    if (n < 0) {
+        free(uses);
+        free(dead);
+        oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
+        return -1;
+    }
+    if (n > 0) {
+        total += n;
+        oq_graph_remove_nodes(g, dead);
+        /* the internal domain must be imported for op resolution */
+        bool have = false;
+        for (int i = 0; i < g->n_opsets; i++)
+            have |= !strcmp(g->opsets[i].domain, "com.onnxq");
+        if (!have) {
+            struct oq_opset *o = realloc(g->opsets, sizeof(*o) * (size_t)(g->n_opsets + 1));
+            if (o) {
+                g->opsets = o;
+                o[g->n_opsets].domain = strdup("com.onnxq");
+                o[g->n_opsets].version = 1;
+                g->n_opsets++;
+            }
+        }
+    }
+    free(uses);
+    free(dead);
+    return total;
+}

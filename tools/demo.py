@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""The main job, end to end, on a real model: fetch PP-OCRv4 det, describe it (`onnxq info`), run it in
+onnxq (`onnxq run`) and in ONNX Runtime on the same page-like input, and print the comparison and timings.
+
+  .venv/bin/python tools/demo.py [--onnxq build/onnxq] [--size 640]
+
+(Quantization lands with the next issue; this demo then becomes `onnxq quantize` + report.)
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def page_image(h, w, seed=0):
+    """A deterministic page-like RGB image: paper background, dark text-like strokes in lines."""
+    rng = np.random.RandomState(seed)
+    img = np.full((h, w, 3), 235, np.float32) + rng.normal(0, 4, (h, w, 3))
+    y = 20
+    while y < h - 30:
+        lh = rng.randint(12, 28)
+        x = rng.randint(10, 60)
+        xe = rng.randint(w // 2, w - 10)
+        while x < xe:
+            cw = rng.randint(lh // 2, lh)
+            glyph = rng.rand(lh, cw) < 0.35
+            img[y:y + lh, x:x + cw][glyph] = rng.randint(10, 60)
+            x += cw + rng.randint(1, 5)
+        y += lh + rng.randint(10, 30)
+    return np.clip(img, 0, 255)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--onnxq", default=os.path.join(REPO, "build", "onnxq"))
+    ap.add_argument("--size", type=int, default=640)
+    args = ap.parse_args()
+    mdir = subprocess.run([sys.executable, os.path.join(REPO, "tools", "fetch_models.py")], check=True,
+                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    model = os.path.join(mdir, "ch_PP-OCRv4_det_infer.onnx")
+    shape = f"x=1x3x{args.size}x{args.size}"
+    print(f"== onnxq info {os.path.basename(model)} --shape {shape}")
+    subprocess.run([args.onnxq, "info", model, "--shape", shape], check=True)
+
+    img = page_image(args.size, args.size)
+    x = ((img / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None].astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(os.path.join(tmp, "x.npy"), x)
+        t0 = time.perf_counter()
+        r = subprocess.run([args.onnxq, "run", model, "--input", f"x={tmp}/x.npy", "--output-dir", tmp],
+                           capture_output=True, text=True)
+        t_oq = time.perf_counter() - t0
+        if r.returncode != 0:
+            print(r.stderr.strip())
+            return 1
+        outname = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).get_outputs()[0].name
+        got = np.load(os.path.join(tmp, outname.replace("/", "_") + ".npy"))
+    sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    t0 = time.perf_counter()
+    ref = sess.run(None, {"x": x})[0]
+    t_ort = time.perf_counter() - t0
+    rel = float(np.abs(got - ref).max() / np.abs(ref).max())
+    text_px_oq = int((got > 0.3).sum())
+    text_px_ref = int((ref > 0.3).sum())
+    print(f"\n== report: PP-OCRv4 det on a {args.size}x{args.size} page, onnxq FP32 vs ONNX Runtime "
+          f"{ort.__version__}")
+    print(f"output {outname} {list(got.shape)}: max|onnxq-ORT|/max|ORT| = {rel:.2e} "
+          f"({'OK' if rel <= 1e-4 else 'MISMATCH'}, limit 1e-4)")
+    print(f"text pixels (prob > 0.3): onnxq {text_px_oq}, ORT {text_px_ref}")
+    print(f"wall time incl. load: onnxq run {t_oq * 1e3:.0f} ms (process), ORT run {t_ort * 1e3:.0f} ms (in-process)")
+    print("for latency use bench/bench_fp32.py")
+    return 0 if rel <= 1e-4 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
