@@ -75,7 +75,12 @@ oq_status oq_pool_create(int num_threads, struct oq_pool **out, oq_error *err) {
             return oq_errorf(err, OQ_ERR_NOMEM, "thread pool: out of memory");
         }
         for (int i = 1; i < num_threads; i++) {
+            /* the worker owns and frees its argument: fill it before the thread can read it */
             struct worker_arg *wa = malloc(sizeof(*wa));
+            if (wa) {
+                wa->p = p;
+                wa->ith = i;
+            }
             if (!wa || pthread_create(&p->threads[i - 1], NULL, worker_main, wa) != 0) {
                 free(wa);
                 p->n = i; /* only i-1 workers exist */
@@ -83,8 +88,6 @@ oq_status oq_pool_create(int num_threads, struct oq_pool **out, oq_error *err) {
                 return oq_errorf(err, OQ_ERR_NOMEM, "thread pool: cannot start thread %d of %d", i,
                                  num_threads);
             }
-            wa->p = p;
-            wa->ith = i;
         }
     }
     *out = p;

@@ -59,9 +59,11 @@ void oq_kernels_init(struct oq_kernels *k, oq_kernel_level requested) {
     }
 #if defined(ONNXQ_WITH_DNNL)
     /* oneDNN picks its own ISA at run time (it runs on any x86-64), so it serves every level above ref and
-     * beats our own AVX-512 kernel at every model shape measured (bench/bench_sgemm.c). */
+     * beats our own AVX-512 kernel at model shapes (bench/bench_sgemm.c) except the smallest GEMMs, which
+     * go to sgemm_small. */
     if (lvl >= OQ_KERNELS_AVX2) {
         oq_sgemm_dnnl_init(k);
+        k->sgemm_small = lvl >= OQ_KERNELS_AVX512 ? oq_sgemm_avx512 : NULL;
         k->sgemm = oq_sgemm_dnnl;
         k->sgemm_name = "dnnl";
     }

@@ -26,6 +26,8 @@
 
 struct oq_kernels;
 
+enum { OQ_SGEMM_SMALL_MACS = 1 << 16 };
+
 /* C[M,N] = alpha * op(A) * op(B) + beta * C, row-major; op(A) is [M,K] (A is [K,M] when trans_a),
  * op(B) is [K,N] (B is [N,K] when trans_b); ld* are row strides in elements. beta == 0 means C is
  * write-only (its old contents, even NaN, are ignored).
@@ -41,6 +43,10 @@ struct oq_kernels {
     const char *sgemm_name;  /* "ref", "dnnl", "avx512" for logs and benches */
     const char *dwconv_name; /* "ref", "avx512" */
     oq_sgemm_fn sgemm;
+    /* The dnnl sgemm hands GEMMs below OQ_SGEMM_SMALL_MACS multiply-adds to this one (own AVX-512 kernel;
+     * NULL = never): there oneDNN's per-call setup costs more than the arithmetic (bench_sgemm: 40x40x12
+     * runs at ~65 GFLOP/s in oneDNN, ~90 in ours). */
+    oq_sgemm_fn sgemm_small;
     oq_dwconv_fn dwconv;
     oq_im2col_fn im2col;
     oq_act_row_fn act_row;
