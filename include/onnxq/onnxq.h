@@ -175,6 +175,7 @@ typedef struct oq_session_options {
     int check_nan;           /**< reject NaN/Inf in float inputs (default on) */
     int no_fusion;           /**< run the graph node by node as written: no execution-only fusions, so hooks
                                   see every tensor of the model (calibration and comparison set this) */
+    int profile;             /**< time every node (see oq_session_node_profile) */
     oq_node_hook hook;       /**< optional per-node observer */
     void *hook_user;
 } oq_session_options;
@@ -199,6 +200,12 @@ oq_status oq_session_output(const oq_session *s, int i, oq_tensor_ref *out);
 
 /** Memory figures of the current plan: bytes of the activation arena and the peak of live bytes. */
 void oq_session_memory(const oq_session *s, size_t *arena_bytes, size_t *peak_live_bytes);
+
+/** With options.profile: node i of the session's (possibly fused) graph, its op type, how many runs it
+ *  took part in and its total time in nanoseconds. Nodes evaluated at plan time report 0 runs. */
+int oq_session_num_nodes(const oq_session *s);
+oq_status oq_session_node_profile(const oq_session *s, int i, const char **name, const char **op_type,
+                                  int64_t *runs, int64_t *total_ns);
 
 /** Multiply-accumulates of Conv/ConvTranspose/Gemm/MatMul at the current plan's shapes. */
 int64_t oq_session_macs(const oq_session *s);

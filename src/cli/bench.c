@@ -20,6 +20,48 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+struct op_time {
+    const char *op;
+    int64_t ns;
+    int nodes;
+};
+
+static int by_time(const void *a, const void *b) {
+    const struct op_time *x = a, *y = b;
+    return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : 0;
+}
+
+/* Time per op type over all timed runs (warm-up included), largest first. */
+static void print_profile(const oq_session *s) {
+    int nn = oq_session_num_nodes(s), nt = 0;
+    struct op_time *t = calloc((size_t)nn + 1, sizeof(*t));
+    int64_t total = 0, runs = 1;
+    for (int i = 0; t && i < nn; i++) {
+        const char *op;
+        int64_t r, ns;
+        oq_session_node_profile(s, i, NULL, &op, &r, &ns);
+        if (r == 0)
+            continue;
+        runs = r;
+        int k = 0;
+        while (k < nt && strcmp(t[k].op, op))
+            k++;
+        if (k == nt)
+            t[nt++].op = op;
+        t[k].ns += ns;
+        t[k].nodes++;
+        total += ns;
+    }
+    if (!t)
+        return;
+    qsort(t, (size_t)nt, sizeof(*t), by_time);
+    printf("profile (per run, over %lld runs):\n", (long long)runs);
+    for (int k = 0; k < nt; k++)
+        printf("  %-20s %4d nodes %9.3f ms %5.1f%%\n", t[k].op, t[k].nodes, (double)t[k].ns / 1e6 / (double)runs,
+               100.0 * (double)t[k].ns / (double)(total ? total : 1));
+    free(t);
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *path = NULL;
     oq_tensor_ref shapes[16];
@@ -38,6 +80,8 @@ int cmd_bench(int argc, char **argv) {
             nshapes++;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             so.num_threads = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--profile")) {
+            so.profile = 1;
         } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             runs = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) {
@@ -48,7 +92,7 @@ int cmd_bench(int argc, char **argv) {
                          : !strcmp(k, "avx512") ? OQ_KERNELS_AVX512 : OQ_KERNELS_AUTO;
         } else if (!strcmp(argv[i], "--help")) {
             printf("usage: onnxq bench MODEL [--shape name=1x3x640x640]... [--threads N] [--runs R] [--warmup W]\n"
-                   "       [--kernels ref|avx2|avx512]\n");
+                   "       [--kernels ref|avx2|avx512] [--profile]\n");
             return 0;
         } else if (argv[i][0] == '-') {
             return fprintf(stderr, "onnxq bench: unknown option '%s'\n", argv[i]), 2;
@@ -120,6 +164,8 @@ int cmd_bench(int argc, char **argv) {
            "peak_rss_mib=%.1f\n",
            path, so.num_threads, med, p90, t[0], 1000.0 * (double)batch / med, (double)oq_session_macs(s) / 1e9,
            (double)ru.ru_maxrss / 1024.0);
+    if (so.profile)
+        print_profile(s);
     rc = 0;
 done:
     for (int i = 0; i < ni && i < 16; i++)

@@ -143,16 +143,15 @@ static int fuse_conv_activation(struct oq_graph *g, const int *uses, bool *dead)
         free(conv->op_type);
         conv->domain = strdup("com.onnxq");
         conv->op_type = strdup("FusedConv");
+        /* fill each attribute before adding the next: adding reallocates the node's attribute array */
         struct oq_attr *sa = oq_node_add_attr(conv, "activation", OQ_ATTR_STRING);
-        struct oq_attr *pa = oq_node_add_attr(conv, "activation_params", OQ_ATTR_FLOATS);
-        if (!conv->domain || !conv->op_type || !sa || !pa)
+        if (!conv->domain || !conv->op_type || !sa || !(sa->s = strdup(act)))
             return -1;
-        sa->s = strdup(act);
         sa->s_len = strlen(act);
-        pa->n = np;
-        pa->floats = malloc(sizeof(float) * 2);
-        if (!sa->s || !pa->floats)
+        struct oq_attr *pa = oq_node_add_attr(conv, "activation_params", OQ_ATTR_FLOATS);
+        if (!pa || !(pa->floats = malloc(sizeof(p))))
             return -1;
+        pa->n = np;
         memcpy(pa->floats, p, sizeof(p));
         conv->out[0] = a->out[0];
         dead[i] = true;

@@ -78,6 +78,7 @@ static oq_status load_graph_file(const char *path, const void *buf, size_t len, 
     if (!opt->no_passes) {
         oq_pass_remove_identity(m->g);
         oq_pass_fold_batchnorm(m->g, err);
+        oq_pass_fold_conv_affine(m->g, err);
     }
     st = oq_model_resolve(m->g, &m->n_unsupported, err);
     if (st == OQ_ERR_UNSUPPORTED && opt->allow_unsupported && m->n_unsupported)

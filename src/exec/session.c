@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/pool.h"
@@ -23,7 +24,7 @@ enum val_kind { VAL_RUNTIME = 0, VAL_CONST, VAL_FOLDED, VAL_INPUT };
 struct xnode {
     struct oq_op_ctx ctx;
     bool folded;  /* evaluated at plan time */
-    bool prepared;
+    int64_t runs, ns; /* profile */
 };
 
 struct oq_session {
@@ -420,9 +421,17 @@ oq_status oq_session_run(oq_session *s, int n_inputs, const oq_tensor_ref *input
         const struct oq_node *n = &g->nodes[i];
         x->ctx.scratch = s->scratch;
         x->ctx.err = err;
+        struct timespec t0, t1;
+        if (s->opt.profile)
+            clock_gettime(CLOCK_MONOTONIC, &t0);
         oq_status st = n->def->run(&x->ctx);
         if (st)
             return st;
+        if (s->opt.profile) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            x->ns += (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+            x->runs++;
+        }
         if (s->opt.hook) {
             oq_tensor_ref outs[16];
             int no = n->n_out < 16 ? n->n_out : 16;
@@ -457,3 +466,16 @@ void oq_session_memory(const oq_session *s, size_t *arena_bytes, size_t *peak_li
 }
 
 int64_t oq_session_macs(const oq_session *s) { return s->macs; }
+
+int oq_session_num_nodes(const oq_session *s) { return s->g->n_nodes; }
+
+oq_status oq_session_node_profile(const oq_session *s, int i, const char **name, const char **op_type,
+                                  int64_t *runs, int64_t *total_ns) {
+    if (!s || i < 0 || i >= s->g->n_nodes)
+        return OQ_ERR_ARG;
+    if (name) *name = s->g->nodes[i].name;
+    if (op_type) *op_type = s->g->nodes[i].op_type;
+    if (runs) *runs = s->xn[i].runs;
+    if (total_ns) *total_ns = s->xn[i].ns;
+    return OQ_OK;
+}

@@ -145,3 +145,128 @@ int oq_pass_fold_batchnorm(struct oq_graph *g, oq_error *err) {
     free(dead);
     return folded;
 }
+
+/* Per-channel view of a constant operand against a Conv output of rank `rank` with `co` channels on axis 1:
+ * returns true with *per_channel = (numel == co) if it is a scalar or [co] at axis 1 with ones elsewhere. */
+static bool channel_const(const struct oq_tensor *t, int rank, int64_t co, bool *per_channel) {
+    if (!t || t->dtype != OQ_DTYPE_FLOAT || t->ndim > rank)
+        return false;
+    int64_t n = oq_tensor_numel(t);
+    if (n == 1) {
+        *per_channel = false;
+        return true;
+    }
+    if (n != co)
+        return false;
+    int axis = t->ndim - rank + 1; /* channel axis (1 of the output) in the constant's own dims */
+    if (axis < 0 || t->dims[axis] != co)
+        return false;
+    *per_channel = true;
+    return true;
+}
+
+/* Ensure conv node p has a float bias initializer it alone uses; returns it or NULL. */
+static struct oq_tensor *own_bias(struct oq_graph *g, int p, int64_t co) {
+    struct oq_node *cv = &g->nodes[p];
+    if (cv->n_in > 2 && cv->in[2] >= 0) {
+        struct oq_tensor *b = g->values[cv->in[2]].init;
+        if (!b || b->dtype != OQ_DTYPE_FLOAT || oq_graph_count_uses(g, cv->in[2]) != 1)
+            return NULL;
+        return b;
+    }
+    char name[512];
+    snprintf(name, sizeof(name), "%s_bias_folded", cv->name);
+    int bid = oq_graph_add_value(g, name);
+    if (bid < 0)
+        return NULL;
+    struct oq_tensor *b = oq_tensor_new(OQ_DTYPE_FLOAT, 1, &co, name);
+    int *nin = b ? realloc(cv->in, sizeof(int) * 3) : NULL;
+    if (!nin) {
+        oq_tensor_free(b);
+        return NULL;
+    }
+    g->values[bid].init = b;
+    g->values[bid].dtype = OQ_DTYPE_FLOAT;
+    g->values[bid].ndim = 1;
+    g->values[bid].dims[0] = co;
+    cv->in = nin;
+    if (cv->n_in < 2)
+        return NULL;
+    cv->n_in = 3;
+    cv->in[2] = bid;
+    return b;
+}
+
+int oq_pass_fold_conv_affine(struct oq_graph *g, oq_error *err) {
+    int folded = 0;
+    for (;;) {
+        if (oq_graph_link(g, err) != OQ_OK)
+            return folded;
+        int hit = -1;
+        for (int i = 0; i < g->n_nodes && hit < 0; i++) {
+            struct oq_node *op = &g->nodes[i];
+            if (!is_default_domain(op) || op->n_in != 2 || op->n_out != 1)
+                continue;
+            bool mul = !strcmp(op->op_type, "Mul"), div = !strcmp(op->op_type, "Div");
+            bool add = !strcmp(op->op_type, "Add"), sub = !strcmp(op->op_type, "Sub");
+            if (!mul && !div && !add && !sub)
+                continue;
+            /* which side is the conv output; Div and Sub only fold with the constant on the right */
+            for (int side = 0; side < 2 && hit < 0; side++) {
+                if ((div || sub) && side == 1)
+                    break;
+                int y = op->in[side], c = op->in[1 - side];
+                int p = y >= 0 ? g->values[y].producer : -1;
+                if (p < 0 || c < 0 || !g->values[c].init)
+                    continue;
+                struct oq_node *cv = &g->nodes[p];
+                if (!is_default_domain(cv) || strcmp(cv->op_type, "Conv") || cv->n_out != 1 || cv->n_in < 2 ||
+                    g->values[y].is_output || oq_graph_count_uses(g, y) != 1)
+                    continue;
+                struct oq_tensor *w = g->values[cv->in[1]].init;
+                if (!w || w->dtype != OQ_DTYPE_FLOAT || w->ndim < 3 || oq_graph_count_uses(g, cv->in[1]) != 1)
+                    continue;
+                int64_t co = w->dims[0];
+                bool per_channel;
+                const struct oq_tensor *k = g->values[c].init;
+                if (!channel_const(k, w->ndim, co, &per_channel))
+                    continue;
+                const float *kv = k->data;
+                /* a divisor of 0 would turn the fold into inf weights; leave such nodes alone */
+                bool ok = true;
+                for (int64_t ch = 0; div && ch < (per_channel ? co : 1); ch++)
+                    ok &= kv[ch] != 0.0f;
+                if (!ok)
+                    continue;
+                struct oq_tensor *b = own_bias(g, p, co);
+                if (!b)
+                    continue;
+                cv = &g->nodes[p];
+                float *wd = w->data, *bd = b->data;
+                int64_t per = oq_tensor_numel(w) / (co ? co : 1);
+                for (int64_t ch = 0; ch < co; ch++) {
+                    float v = kv[per_channel ? ch : 0];
+                    if (mul || div) {
+                        for (int64_t e = 0; e < per; e++)
+                            wd[ch * per + e] = mul ? wd[ch * per + e] * v : wd[ch * per + e] / v;
+                        bd[ch] = mul ? bd[ch] * v : bd[ch] / v;
+                    } else {
+                        bd[ch] = add ? bd[ch] + v : bd[ch] - v;
+                    }
+                }
+                cv->out[0] = op->out[0];
+                hit = i;
+            }
+        }
+        if (hit < 0)
+            break;
+        bool *dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+        if (!dead)
+            break;
+        dead[hit] = true;
+        oq_graph_remove_nodes(g, dead);
+        free(dead);
+        folded++;
+    }
+    return folded;
+}

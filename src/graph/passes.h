@@ -10,4 +10,9 @@ int oq_pass_remove_identity(struct oq_graph *g);
  * parameters are initializers. Returns count folded. */
 int oq_pass_fold_batchnorm(struct oq_graph *g, oq_error *err);
 
+/* Fold Mul/Div/Add/Sub by a constant that is per-output-channel (or scalar) into the preceding Conv's weights
+ * and bias, repeatedly (exporters write reparameterized blocks as Conv -> Mul(scale) -> Add(shift)).
+ * Returns count folded. */
+int oq_pass_fold_conv_affine(struct oq_graph *g, oq_error *err);
+
 #endif
