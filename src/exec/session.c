@@ -19,7 +19,15 @@
 #include "exec/plan.h"
 #include "kernels/dispatch.h"
 
-enum val_kind { VAL_RUNTIME = 0, VAL_CONST, VAL_FOLDED, VAL_INPUT };
+enum val_kind { VAL_RUNTIME = 0, VAL_CONST, VAL_FOLDED, VAL_INPUT, VAL_INPUT_KNOWN };
+
+/* Integer graph inputs of at most this many elements are treated as known at plan time. */
+enum { OQ_PLAN_KNOWN_MAX = 64 };
+
+static bool input_is_plan_known(const oq_tensor_ref *t) {
+    return (t->dtype == OQ_DTYPE_INT64 || t->dtype == OQ_DTYPE_INT32) && t->data &&
+           oq_shape_numel(t->ndim, t->dims) <= OQ_PLAN_KNOWN_MAX;
+}
 
 struct xnode {
     struct oq_op_ctx ctx;
@@ -49,6 +57,10 @@ struct oq_session {
     bool planned;
     int64_t planned_dims[16][OQ_MAX_DIMS];
     int planned_ndim[16];
+    /* Small integer inputs (shapes, axes, pads, sizes...) are known at plan time: the plan depends on their
+     * values, so they are part of the plan key. */
+    bool planned_known[16];
+    int64_t planned_vals[16][OQ_PLAN_KNOWN_MAX];
     int64_t macs;
 };
 
@@ -248,9 +260,10 @@ static oq_status plan(struct oq_session *s, oq_error *err) {
             s->vals[i].name = g->values[i].name;
             s->kind[i] = VAL_RUNTIME;
         }
-    /* inputs: shapes known, data not (set per run) */
+    /* inputs: shapes known, data not (set per run), except small integer inputs (VAL_INPUT_KNOWN) */
     for (int i = 0; i < g->n_inputs; i++)
-        s->vals[g->inputs[i]].data = NULL;
+        if (s->kind[g->inputs[i]] != VAL_INPUT_KNOWN)
+            s->vals[g->inputs[i]].data = NULL;
 
     s->macs = 0;
     size_t max_scratch = 0;
@@ -261,7 +274,7 @@ static oq_status plan(struct oq_session *s, oq_error *err) {
         bool known = n->n_in > 0 || !strcmp(n->op_type, "Constant");
         for (int k = 0; k < n->n_in; k++) {
             int v = n->in[k];
-            if (v >= 0 && s->kind[v] != VAL_CONST && s->kind[v] != VAL_FOLDED)
+            if (v >= 0 && s->kind[v] != VAL_CONST && s->kind[v] != VAL_FOLDED && s->kind[v] != VAL_INPUT_KNOWN)
                 known = false;
         }
         bool out_is_graph_output = false;
@@ -381,15 +394,25 @@ static oq_status bind_and_plan(oq_session *s, int n_inputs, const oq_tensor_ref 
         OQ_TRY(check_input(s, i, bound[i], plan_only, err));
     }
     bool same = s->planned;
-    for (int i = 0; i < g->n_inputs && same; i++)
+    for (int i = 0; i < g->n_inputs && same; i++) {
+        bool known = !plan_only && input_is_plan_known(bound[i]);
         same = s->planned_ndim[i] == bound[i]->ndim &&
-               !memcmp(s->planned_dims[i], bound[i]->dims, sizeof(int64_t) * (size_t)bound[i]->ndim);
+               !memcmp(s->planned_dims[i], bound[i]->dims, sizeof(int64_t) * (size_t)bound[i]->ndim) &&
+               s->planned_known[i] == known;
+        struct oq_tensor tmp = {.dtype = bound[i]->dtype, .ndim = bound[i]->ndim, .data = bound[i]->data};
+        memcpy(tmp.dims, bound[i]->dims, sizeof(tmp.dims));
+        for (int64_t k = 0; known && same && k < oq_tensor_numel(&tmp); k++)
+            same = s->planned_vals[i][k] == oq_tensor_get_i64(&tmp, k);
+    }
     for (int i = 0; i < g->n_inputs; i++) {
-        struct oq_tensor *t = &s->vals[g->inputs[i]];
+        int v = g->inputs[i];
+        struct oq_tensor *t = &s->vals[v];
         t->dtype = bound[i]->dtype;
         t->ndim = bound[i]->ndim;
         memcpy(t->dims, bound[i]->dims, sizeof(int64_t) * (size_t)bound[i]->ndim);
-        t->data = NULL;
+        bool known = !plan_only && input_is_plan_known(bound[i]);
+        s->kind[v] = known ? VAL_INPUT_KNOWN : VAL_INPUT;
+        t->data = known ? bound[i]->data : NULL;
     }
     if (!same) {
         oq_status st = plan(s, err);
@@ -400,6 +423,9 @@ static oq_status bind_and_plan(oq_session *s, int n_inputs, const oq_tensor_ref 
         for (int i = 0; i < g->n_inputs; i++) {
             s->planned_ndim[i] = bound[i]->ndim;
             memcpy(s->planned_dims[i], bound[i]->dims, sizeof(int64_t) * (size_t)bound[i]->ndim);
+            s->planned_known[i] = s->kind[g->inputs[i]] == VAL_INPUT_KNOWN;
+            for (int64_t k = 0; s->planned_known[i] && k < oq_tensor_numel(&s->vals[g->inputs[i]]); k++)
+                s->planned_vals[i][k] = oq_tensor_get_i64(&s->vals[g->inputs[i]], k);
         }
     }
     for (int i = 0; i < g->n_inputs; i++)

@@ -518,8 +518,10 @@ struct oq_graph *oq_graph_clone(const struct oq_graph *src) {
     }
     g->n_inputs = src->n_inputs;
     g->n_outputs = src->n_outputs;
-    memcpy(g->inputs, src->inputs, sizeof(int) * (size_t)src->n_inputs);
-    memcpy(g->outputs, src->outputs, sizeof(int) * (size_t)src->n_outputs);
+    if (src->n_inputs)
+        memcpy(g->inputs, src->inputs, sizeof(int) * (size_t)src->n_inputs);
+    if (src->n_outputs)
+        memcpy(g->outputs, src->outputs, sizeof(int) * (size_t)src->n_outputs);
     for (int i = 0; i < src->n_values; i++) {
         const struct oq_value *sv = &src->values[i];
         if (oq_graph_add_value(g, sv->name) != i)

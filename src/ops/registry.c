@@ -61,6 +61,7 @@ OQ_OP_DECL(oq_op_sub) /* Sub */
 OQ_OP_DECL(oq_op_tanh) /* Tanh */
 OQ_OP_DECL(oq_op_transpose) /* Transpose */
 OQ_OP_DECL(oq_op_unsqueeze) /* Unsqueeze */
+OQ_OP_DECL(oq_op_upsample) /* Upsample */
 OQ_OP_DECL(oq_op_where) /* Where */
 OQ_OP_DECL(oq_op_fusedconv) /* com.onnxq.FusedConv: Conv + activation, made by the session's fusion pass */
 
@@ -117,6 +118,7 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_tanh,
     &oq_op_transpose,
     &oq_op_unsqueeze,
+    &oq_op_upsample,
     &oq_op_where,
     &oq_op_fusedconv,
 };
