@@ -43,7 +43,12 @@ void oq_im2col_avx512(const struct oq_conv2d_geom *g, int64_t channels, const fl
  * col[channels*k_h*k_w, p1-p0] with row stride ldc, into img: img[c, iy, ix] += col[(c*k_h+ky)*k_w+kx, p-p0]
  * for every in-range tap, summing in col row-major order. ConvTranspose uses it with its output as `img` and its
  * input grid as (out_h, out_w). */
+typedef void (*oq_col2im_fn)(const struct oq_conv2d_geom *g, int64_t channels, const float *col, int64_t p0,
+                             int64_t p1, int64_t ldc, float *img);
 void oq_col2im_ref(const struct oq_conv2d_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1,
                    int64_t ldc, float *img);
+/* Same sums in the same order, walked row by row (kernels/col2im.c): bit-identical to the reference. */
+void oq_col2im_rows(const struct oq_conv2d_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1,
+                    int64_t ldc, float *img);
 
 #endif

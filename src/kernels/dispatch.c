@@ -48,6 +48,7 @@ void oq_kernels_init(struct oq_kernels *k, oq_kernel_level requested) {
     k->dwconv = oq_dwconv_ref;
     k->dwconv_name = "ref";
     k->im2col = oq_im2col_ref;
+    k->col2im = lvl == OQ_KERNELS_REF ? oq_col2im_ref : oq_col2im_rows;
     k->act_row = oq_act_row_ref;
     if (lvl >= OQ_KERNELS_AVX512) {
         k->sgemm = oq_sgemm_avx512;

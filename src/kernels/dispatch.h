@@ -6,6 +6,7 @@
  *            and the level is above ref, else "avx512" (our own kernel) or "ref"
  *   dwconv   depthwise conv of one channel plane (kernels/conv.h)
  *   im2col   column tile of a conv input (kernels/conv.h)
+ *   col2im   its adjoint, for ConvTranspose (kernels/conv.h; "rows" is bit-identical to the reference)
  *   act_row  fused activation over a row (kernels/activation.h)
  *
  * Usage:
@@ -49,6 +50,7 @@ struct oq_kernels {
     oq_sgemm_fn sgemm_small;
     oq_dwconv_fn dwconv;
     oq_im2col_fn im2col;
+    oq_col2im_fn col2im;
     oq_act_row_fn act_row;
     /* OpenMP thread-count ICV accessors of the OpenMP runtime oneDNN was built with, looked up at init
      * (NULL when absent). sgemm_dnnl.c uses them to keep oneDNN single-threaded inside our pool threads. */

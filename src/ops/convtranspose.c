@@ -284,7 +284,7 @@ static void ct_task(void *arg, int ith, int nth) {
             int64_t p1 = p0 + p->tile < s->Pin ? p0 + p->tile : s->Pin;
             j->k->sgemm(j->k, NULL, true, false, (c1 - c0) * s->KK, p1 - p0, s->Cg, 1.0f, a, s->Mg * s->KK,
                         x + p0, s->Pin, 0.0f, col, p1 - p0);
-            oq_col2im_ref(&s->geom, c1 - c0, col, p0, p1, p1 - p0, y);
+            j->k->col2im(&s->geom, c1 - c0, col, p0, p1, p1 - p0, y);
         }
     }
 }
