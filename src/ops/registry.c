@@ -6,72 +6,82 @@
 
 #include "ops/op.h"
 
-/* During bring-up an op may be declared before its file lands: weak references resolve to NULL and are
- * skipped by lookups. test_registry asserts none is NULL, so a missing op fails the tests. */
-#define OQ_OP_DECL(sym) extern const struct oq_op_def sym __attribute__((weak));
-OQ_OP_DECL(oq_op_abs) /* Abs */
-OQ_OP_DECL(oq_op_add) /* Add */
-OQ_OP_DECL(oq_op_argmax) /* ArgMax */
-OQ_OP_DECL(oq_op_averagepool) /* AveragePool */
-OQ_OP_DECL(oq_op_batchnormalization) /* BatchNormalization */
-OQ_OP_DECL(oq_op_cast) /* Cast */
-OQ_OP_DECL(oq_op_clip) /* Clip */
-OQ_OP_DECL(oq_op_concat) /* Concat */
-OQ_OP_DECL(oq_op_constantofshape) /* ConstantOfShape */
-OQ_OP_DECL(oq_op_conv) /* Conv */
-OQ_OP_DECL(oq_op_convtranspose) /* ConvTranspose */
-OQ_OP_DECL(oq_op_div) /* Div */
-OQ_OP_DECL(oq_op_dropout) /* Dropout */
-OQ_OP_DECL(oq_op_equal) /* Equal */
-OQ_OP_DECL(oq_op_erf) /* Erf */
-OQ_OP_DECL(oq_op_exp) /* Exp */
-OQ_OP_DECL(oq_op_expand) /* Expand */
-OQ_OP_DECL(oq_op_flatten) /* Flatten */
-OQ_OP_DECL(oq_op_gather) /* Gather */
-OQ_OP_DECL(oq_op_gemm) /* Gemm */
-OQ_OP_DECL(oq_op_globalaveragepool) /* GlobalAveragePool */
-OQ_OP_DECL(oq_op_globalmaxpool) /* GlobalMaxPool */
-OQ_OP_DECL(oq_op_hardsigmoid) /* HardSigmoid */
-OQ_OP_DECL(oq_op_hardswish) /* HardSwish */
-OQ_OP_DECL(oq_op_identity) /* Identity */
-OQ_OP_DECL(oq_op_layernormalization) /* LayerNormalization */
-OQ_OP_DECL(oq_op_leakyrelu) /* LeakyRelu */
-OQ_OP_DECL(oq_op_log) /* Log */
-OQ_OP_DECL(oq_op_matmul) /* MatMul */
-OQ_OP_DECL(oq_op_maxpool) /* MaxPool */
-OQ_OP_DECL(oq_op_mul) /* Mul */
-OQ_OP_DECL(oq_op_neg) /* Neg */
-OQ_OP_DECL(oq_op_prelu) /* PRelu */
-OQ_OP_DECL(oq_op_pad) /* Pad */
-OQ_OP_DECL(oq_op_pow) /* Pow */
-OQ_OP_DECL(oq_op_range) /* Range */
-OQ_OP_DECL(oq_op_reducemean) /* ReduceMean */
-OQ_OP_DECL(oq_op_reducesum) /* ReduceSum */
-OQ_OP_DECL(oq_op_relu) /* Relu */
-OQ_OP_DECL(oq_op_reshape) /* Reshape */
-OQ_OP_DECL(oq_op_resize) /* Resize */
-OQ_OP_DECL(oq_op_shape) /* Shape */
-OQ_OP_DECL(oq_op_sigmoid) /* Sigmoid */
-OQ_OP_DECL(oq_op_slice) /* Slice */
-OQ_OP_DECL(oq_op_softmax) /* Softmax */
-OQ_OP_DECL(oq_op_split) /* Split */
-OQ_OP_DECL(oq_op_sqrt) /* Sqrt */
-OQ_OP_DECL(oq_op_squeeze) /* Squeeze */
-OQ_OP_DECL(oq_op_sub) /* Sub */
-OQ_OP_DECL(oq_op_tanh) /* Tanh */
-OQ_OP_DECL(oq_op_transpose) /* Transpose */
-OQ_OP_DECL(oq_op_unsqueeze) /* Unsqueeze */
-OQ_OP_DECL(oq_op_upsample) /* Upsample */
-OQ_OP_DECL(oq_op_where) /* Where */
-OQ_OP_DECL(oq_op_fusedconv) /* com.onnxq.FusedConv: Conv + activation, made by the session's fusion pass */
+extern const struct oq_op_def oq_op_abs; /* Abs */
+extern const struct oq_op_def oq_op_add; /* Add */
+extern const struct oq_op_def oq_op_argmax; /* ArgMax */
+extern const struct oq_op_def oq_op_argmin; /* ArgMin */
+extern const struct oq_op_def oq_op_averagepool; /* AveragePool */
+extern const struct oq_op_def oq_op_batchnormalization; /* BatchNormalization */
+extern const struct oq_op_def oq_op_cast; /* Cast */
+extern const struct oq_op_def oq_op_ceil; /* Ceil */
+extern const struct oq_op_def oq_op_clip; /* Clip */
+extern const struct oq_op_def oq_op_concat; /* Concat */
+extern const struct oq_op_def oq_op_constantofshape; /* ConstantOfShape */
+extern const struct oq_op_def oq_op_conv; /* Conv */
+extern const struct oq_op_def oq_op_convtranspose; /* ConvTranspose */
+extern const struct oq_op_def oq_op_div; /* Div */
+extern const struct oq_op_def oq_op_dropout; /* Dropout */
+extern const struct oq_op_def oq_op_equal; /* Equal */
+extern const struct oq_op_def oq_op_erf; /* Erf */
+extern const struct oq_op_def oq_op_exp; /* Exp */
+extern const struct oq_op_def oq_op_expand; /* Expand */
+extern const struct oq_op_def oq_op_flatten; /* Flatten */
+extern const struct oq_op_def oq_op_floor; /* Floor */
+extern const struct oq_op_def oq_op_gather; /* Gather */
+extern const struct oq_op_def oq_op_gemm; /* Gemm */
+extern const struct oq_op_def oq_op_globalaveragepool; /* GlobalAveragePool */
+extern const struct oq_op_def oq_op_globalmaxpool; /* GlobalMaxPool */
+extern const struct oq_op_def oq_op_hardsigmoid; /* HardSigmoid */
+extern const struct oq_op_def oq_op_hardswish; /* HardSwish */
+extern const struct oq_op_def oq_op_identity; /* Identity */
+extern const struct oq_op_def oq_op_layernormalization; /* LayerNormalization */
+extern const struct oq_op_def oq_op_leakyrelu; /* LeakyRelu */
+extern const struct oq_op_def oq_op_log; /* Log */
+extern const struct oq_op_def oq_op_logsoftmax; /* LogSoftmax */
+extern const struct oq_op_def oq_op_matmul; /* MatMul */
+extern const struct oq_op_def oq_op_maxpool; /* MaxPool */
+extern const struct oq_op_def oq_op_mul; /* Mul */
+extern const struct oq_op_def oq_op_neg; /* Neg */
+extern const struct oq_op_def oq_op_prelu; /* PRelu */
+extern const struct oq_op_def oq_op_pad; /* Pad */
+extern const struct oq_op_def oq_op_pow; /* Pow */
+extern const struct oq_op_def oq_op_range; /* Range */
+extern const struct oq_op_def oq_op_reciprocal; /* Reciprocal */
+extern const struct oq_op_def oq_op_reducel1; /* ReduceL1 */
+extern const struct oq_op_def oq_op_reducel2; /* ReduceL2 */
+extern const struct oq_op_def oq_op_reducemax; /* ReduceMax */
+extern const struct oq_op_def oq_op_reducemean; /* ReduceMean */
+extern const struct oq_op_def oq_op_reducemin; /* ReduceMin */
+extern const struct oq_op_def oq_op_reducesum; /* ReduceSum */
+extern const struct oq_op_def oq_op_reducesumsquare; /* ReduceSumSquare */
+extern const struct oq_op_def oq_op_relu; /* Relu */
+extern const struct oq_op_def oq_op_reshape; /* Reshape */
+extern const struct oq_op_def oq_op_resize; /* Resize */
+extern const struct oq_op_def oq_op_shape; /* Shape */
+extern const struct oq_op_def oq_op_sigmoid; /* Sigmoid */
+extern const struct oq_op_def oq_op_slice; /* Slice */
+extern const struct oq_op_def oq_op_softmax; /* Softmax */
+extern const struct oq_op_def oq_op_softplus; /* Softplus */
+extern const struct oq_op_def oq_op_split; /* Split */
+extern const struct oq_op_def oq_op_sqrt; /* Sqrt */
+extern const struct oq_op_def oq_op_squeeze; /* Squeeze */
+extern const struct oq_op_def oq_op_sub; /* Sub */
+extern const struct oq_op_def oq_op_tanh; /* Tanh */
+extern const struct oq_op_def oq_op_transpose; /* Transpose */
+extern const struct oq_op_def oq_op_unsqueeze; /* Unsqueeze */
+extern const struct oq_op_def oq_op_upsample; /* Upsample */
+extern const struct oq_op_def oq_op_where; /* Where */
+extern const struct oq_op_def oq_op_fusedconv; /* com.onnxq.FusedConv: Conv + activation, made by the session's fusion pass */
 
 static const struct oq_op_def *const registry[] = {
     &oq_op_abs,
     &oq_op_add,
     &oq_op_argmax,
+    &oq_op_argmin,
     &oq_op_averagepool,
     &oq_op_batchnormalization,
     &oq_op_cast,
+    &oq_op_ceil,
     &oq_op_clip,
     &oq_op_concat,
     &oq_op_constantofshape,
@@ -84,6 +94,7 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_exp,
     &oq_op_expand,
     &oq_op_flatten,
+    &oq_op_floor,
     &oq_op_gather,
     &oq_op_gemm,
     &oq_op_globalaveragepool,
@@ -94,6 +105,7 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_layernormalization,
     &oq_op_leakyrelu,
     &oq_op_log,
+    &oq_op_logsoftmax,
     &oq_op_matmul,
     &oq_op_maxpool,
     &oq_op_mul,
@@ -102,8 +114,14 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_pad,
     &oq_op_pow,
     &oq_op_range,
+    &oq_op_reciprocal,
+    &oq_op_reducel1,
+    &oq_op_reducel2,
+    &oq_op_reducemax,
     &oq_op_reducemean,
+    &oq_op_reducemin,
     &oq_op_reducesum,
+    &oq_op_reducesumsquare,
     &oq_op_relu,
     &oq_op_reshape,
     &oq_op_resize,
@@ -111,6 +129,7 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_sigmoid,
     &oq_op_slice,
     &oq_op_softmax,
+    &oq_op_softplus,
     &oq_op_split,
     &oq_op_sqrt,
     &oq_op_squeeze,
@@ -132,13 +151,18 @@ static int def_cmp(const char *domain, const char *name, const struct oq_op_def 
 const struct oq_op_def *oq_op_find(const char *domain, const char *op_type, int opset) {
     if (!domain || strcmp(domain, "ai.onnx") == 0)
         domain = "";
-    /* bsearch over a table that may contain NULL (not yet linked) entries: linear fallback is simplest
-     * and the table is small; ops are resolved once per node at load. */
-    for (int i = 0; i < REGISTRY_COUNT; i++) {
-        const struct oq_op_def *d = registry[i];
-        if (d && def_cmp(domain, op_type, d) == 0 && opset >= d->since && opset <= d->until)
-            return d;
+    /* binary search for the first entry of (domain, op_type), then scan its opset ranges */
+    int lo = 0, hi = REGISTRY_COUNT;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (def_cmp(domain, op_type, registry[mid]) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    for (int i = lo; i < REGISTRY_COUNT && def_cmp(domain, op_type, registry[i]) == 0; i++)
+        if (opset >= registry[i]->since && opset <= registry[i]->until)
+            return registry[i];
     return NULL;
 }
 

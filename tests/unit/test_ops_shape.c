@@ -264,13 +264,28 @@ static void test_reshape(void) {
         CHECK(strstr(err.msg, "Reshape") != NULL);
         tg_out_free(o, 1);
     }
-    {   /* shape not known at plan time */
+    {   /* a small int64 graph input is known at plan time (the session replans when its values change) */
         struct tg t = tg_new(13);
         int in[2] = {tg_input(&t, "x"), tg_input(&t, "shape")};
         int out = tg_output(&t, "y");
         tg_node(&t, "Reshape", 2, in, 1, &out);
         int64_t sh[2] = {4, 6}, sd = 2;
         oq_tensor_ref r[2] = {tg_ref(OQ_DTYPE_FLOAT, 3, xd, x), tg_ref(OQ_DTYPE_INT64, 1, &sd, sh)};
+        CHECK_OK(tg_run(&t, 2, r, 1, o, 1, &err), &err);
+        CHECK(SHAPE_IS(&o[0], 2, (int64_t)4, (int64_t)6));
+        tg_out_free(o, 1);
+    }
+    {   /* a shape computed from float data is not known before the run: a clear error */
+        struct tg t = tg_new(13);
+        int cin = tg_input(&t, "shape_f"), cout = oq_graph_add_value(t.g, "shape");
+        tg_node(&t, "Cast", 1, &cin, 1, &cout);
+        tg_attr_int(&t, "to", OQ_DTYPE_INT64);
+        int in[2] = {tg_input(&t, "x"), cout};
+        int out = tg_output(&t, "y");
+        tg_node(&t, "Reshape", 2, in, 1, &out);
+        float shf[2] = {4, 6};
+        int64_t sd = 2;
+        oq_tensor_ref r[2] = {tg_ref(OQ_DTYPE_FLOAT, 1, &sd, shf), tg_ref(OQ_DTYPE_FLOAT, 3, xd, x)};
         oq_status st = tg_run(&t, 2, r, 1, o, 1, &err);
         CHECK_ERR(st, err, OQ_ERR_UNSUPPORTED, "input 1 ('shape') must be known before the run");
         tg_out_free(o, 1);
