@@ -110,7 +110,58 @@ static int fuse_hardswish(struct oq_graph *g, const int *uses, bool *dead) {
     return count;
 }
 
-/* Conv -> activation => FusedConv(activation=..., activation_params=[...]) */
+static bool is_fused_conv(const struct oq_node *n) {
+    return !strcmp(n->domain, "com.onnxq") && !strcmp(n->op_type, "FusedConv");
+}
+
+static bool set_op(struct oq_node *n, const char *domain, const char *op) {
+    char *d = strdup(domain), *o = strdup(op);
+    if (!d || !o) {
+        free(d);
+        free(o);
+        return false;
+    }
+    free(n->domain);
+    free(n->op_type);
+    n->domain = d;
+    n->op_type = o;
+    return true;
+}
+
+/* Conv -> Add(z) => FusedConv(x, w, b, z): the residual add happens in the conv's epilogue. The conv now
+ * reads z, which may be computed after it in the current order, so the caller re-sorts. */
+static int fuse_conv_add(struct oq_graph *g, const int *uses, bool *dead) {
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct oq_node *a = &g->nodes[i];
+        if (dead[i] || !is_op(a, "Add") || a->n_in != 2 || a->n_out != 1)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            struct oq_node *conv = sole_producer(g, uses, a->in[side]);
+            int z = a->in[1 - side];
+            if (!conv || !is_op(conv, "Conv") || conv->n_out != 1 || dead[conv - g->nodes] || z < 0 ||
+                z == a->in[side] || g->values[z].init)
+                continue;
+            int *nin = realloc(conv->in, sizeof(int) * 4);
+            if (!nin)
+                return -1;
+            conv->in = nin;
+            for (int k = conv->n_in; k < 3; k++)
+                conv->in[k] = -1;
+            conv->in[3] = z;
+            conv->n_in = 4;
+            if (!set_op(conv, "com.onnxq", "FusedConv"))
+                return -1;
+            conv->out[0] = a->out[0];
+            dead[i] = true;
+            count++;
+            break;
+        }
+    }
+    return count;
+}
+
+/* Conv (or an activation-less FusedConv) -> activation => FusedConv(activation=..., activation_params=[...]) */
 static int fuse_conv_activation(struct oq_graph *g, const int *uses, bool *dead) {
     int count = 0;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -137,15 +188,15 @@ static int fuse_conv_activation(struct oq_graph *g, const int *uses, bool *dead)
             continue;
         }
         struct oq_node *conv = sole_producer(g, uses, a->in[0]);
-        if (!conv || !is_op(conv, "Conv") || conv->n_out != 1 || dead[conv - g->nodes])
+        if (!conv || conv->n_out != 1 || dead[conv - g->nodes])
             continue;
-        free(conv->domain);
-        free(conv->op_type);
-        conv->domain = strdup("com.onnxq");
-        conv->op_type = strdup("FusedConv");
+        if (!is_op(conv, "Conv") && !(is_fused_conv(conv) && !oq_node_attr(conv, "activation")))
+            continue;
+        if (!set_op(conv, "com.onnxq", "FusedConv"))
+            return -1;
         /* fill each attribute before adding the next: adding reallocates the node's attribute array */
         struct oq_attr *sa = oq_node_add_attr(conv, "activation", OQ_ATTR_STRING);
-        if (!conv->domain || !conv->op_type || !sa || !(sa->s = strdup(act)))
+        if (!sa || !(sa->s = strdup(act)))
             return -1;
         sa->s_len = strlen(act);
         struct oq_attr *pa = oq_node_add_attr(conv, "activation_params", OQ_ATTR_FLOATS);
@@ -156,6 +207,70 @@ static int fuse_conv_activation(struct oq_graph *g, const int *uses, bool *dead)
         conv->out[0] = a->out[0];
         dead[i] = true;
         count++;
+    }
+    return count;
+}
+
+/* Per-channel view of a constant: scalar or M values laid out along axis 1 of a rank-`rank` output. */
+static bool per_channel_const(const struct oq_graph *g, int v, int rank) {
+    if (v < 0 || !g->values[v].init)
+        return false;
+    const struct oq_tensor *t = g->values[v].init;
+    if (t->dtype != OQ_DTYPE_FLOAT || t->ndim > rank)
+        return false;
+    int64_t n = oq_tensor_numel(t);
+    if (n == 1)
+        return true;
+    int axis = t->ndim - rank + 1;
+    return axis >= 0 && t->dims[axis] == n;
+}
+
+/* FusedConv(with activation) -> Mul(per-channel const) [-> Add(per-channel const)]: the affine runs in the
+ * conv epilogue as inputs 4 (scale) and 5 (shift). Shapes are checked again at plan time. */
+static int fuse_post_affine(struct oq_graph *g, const int *uses, bool *dead) {
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct oq_node *mul = &g->nodes[i];
+        if (dead[i] || !is_op(mul, "Mul") || mul->n_in != 2)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            struct oq_node *conv = sole_producer(g, uses, mul->in[side]);
+            int sc = mul->in[1 - side];
+            if (!conv || !is_fused_conv(conv) || !oq_node_attr(conv, "activation") || conv->n_in > 4 ||
+                (conv->n_in == 4 && conv->in[3] >= 0))
+                continue;
+            int64_t wnd = conv->n_in > 1 && g->values[conv->in[1]].init ? g->values[conv->in[1]].init->ndim : 4;
+            if (!per_channel_const(g, sc, (int)wnd))
+                continue;
+            int sh = -1;
+            struct oq_node *add = NULL;
+            for (int k = 0; k < g->n_nodes && uses[mul->out[0]] == 1 && !g->values[mul->out[0]].is_output; k++) {
+                struct oq_node *a = &g->nodes[k];
+                if (!dead[k] && is_op(a, "Add") && a->n_in == 2 && (a->in[0] == mul->out[0] || a->in[1] == mul->out[0])) {
+                    int other = a->in[0] == mul->out[0] ? a->in[1] : a->in[0];
+                    if (per_channel_const(g, other, (int)wnd)) {
+                        add = a;
+                        sh = other;
+                    }
+                    break;
+                }
+            }
+            int *nin = realloc(conv->in, sizeof(int) * 6);
+            if (!nin)
+                return -1;
+            conv->in = nin;
+            for (int k = conv->n_in; k < 4; k++)
+                conv->in[k] = -1;
+            conv->in[4] = sc;
+            conv->in[5] = sh;
+            conv->n_in = sh >= 0 ? 6 : 5;
+            conv->out[0] = add ? add->out[0] : mul->out[0];
+            dead[i] = true;
+            if (add)
+                dead[add - g->nodes] = true;
+            count++;
+            break;
+        }
     }
     return count;
 }
@@ -188,6 +303,28 @@ int oq_fuse_graph(struct oq_graph *g, oq_error *err) {
         }
         count_uses(g, uses);
     }
+    n = fuse_conv_add(g, uses, dead);
+    if (n < 0) {
+        free(uses);
+        free(dead);
+        oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
+        return -1;
+    }
+    if (n > 0) {
+        total += n;
+        oq_graph_remove_nodes(g, dead);
+        free(dead);
+        dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+        uses = realloc(uses, sizeof(int) * (size_t)(g->n_values + 1));
+        if (!dead || !uses || oq_graph_toposort(g, err)) {
+            free(uses);
+            free(dead);
+            if (err && !err->code)
+                oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
+            return -1;
+        }
+        count_uses(g, uses);
+    }
     n = fuse_conv_activation(g, uses, dead);
     if (n < 0) {
         free(uses);
@@ -198,6 +335,28 @@ int oq_fuse_graph(struct oq_graph *g, oq_error *err) {
     if (n > 0) {
         total += n;
         oq_graph_remove_nodes(g, dead);
+        free(dead);
+        dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+        uses = realloc(uses, sizeof(int) * (size_t)(g->n_values + 1));
+        oq_graph_link(g, NULL);
+        if (!dead || !uses) {
+            free(uses);
+            free(dead);
+            oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
+            return -1;
+        }
+        count_uses(g, uses);
+        int na = fuse_post_affine(g, uses, dead);
+        if (na < 0) {
+            free(uses);
+            free(dead);
+            oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
+            return -1;
+        }
+        if (na > 0) {
+            total += na;
+            oq_graph_remove_nodes(g, dead);
+        }
         /* the internal domain must be imported for op resolution */
         bool have = false;
         for (int i = 0; i < g->n_opsets; i++)

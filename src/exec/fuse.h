@@ -2,6 +2,7 @@
  * must stay valid ONNX at its own opset):
  *   - HardSwish spelled by exporters as x * Clip(x + 3, 0, 6) / 6 (or x * HardSigmoid(x, 1/6, 0.5))
  *     becomes one HardSwish node;
+ *   - Conv -> Add(z) becomes a com.onnxq FusedConv(x, w, b, z) adding z in its epilogue (residuals);
  *   - Conv followed by an activation (Relu, Clip, HardSigmoid, HardSwish, Sigmoid, LeakyRelu, Tanh) whose
  *     input has no other reader becomes one com.onnxq FusedConv node applying it in the epilogue. */
 #ifndef ONNXQ_EXEC_FUSE_H

@@ -114,6 +114,30 @@ oq_status oq_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *bas
     if (tp->segment)
         return oq_errorf(err, OQ_ERR_UNSUPPORTED, "%s: tensor '%s' is segmented; re-save the model unsegmented",
                          source, tname);
+    /* check the stored data against the shape before allocating anything: a corrupt file must not make us
+     * allocate what its dims claim */
+    size_t want = (size_t)numel * oq_dtype_size(dt);
+    bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    char shape[160];
+    oq_shape_str((int)tp->n_dims, tp->dims, shape, sizeof(shape));
+    if (!external && tp->has_raw_data && tp->raw_data.len != want)
+        return oq_errorf(err, OQ_ERR_MODEL, "%s: tensor '%s' has %zu bytes of raw data but its shape %s of %s needs "
+                         "%zu; the file is corrupt or truncated",
+                         source, tname, tp->raw_data.len, shape, oq_dtype_name(dt), want);
+    if (!external && !tp->has_raw_data) {
+        size_t have = dt == OQ_DTYPE_FLOAT ? tp->n_float_data
+                      : dt == OQ_DTYPE_DOUBLE ? tp->n_double_data
+                      : dt == OQ_DTYPE_INT64 ? tp->n_int64_data
+                      : (dt == OQ_DTYPE_UINT32 || dt == OQ_DTYPE_UINT64) ? tp->n_uint64_data
+                      : tp->n_int32_data;
+        if ((int64_t)have != numel)
+            return oq_errorf(err, OQ_ERR_MODEL, "%s: tensor '%s' has %zu values but its shape %s needs %lld; the file "
+                             "is corrupt or truncated",
+                             source, tname, have, shape, (long long)numel);
+    }
+    if (external && want > ((size_t)1 << 40))
+        return oq_errorf(err, OQ_ERR_MODEL, "%s: tensor '%s' claims shape %s (%zu bytes) in external data; refusing "
+                         "to allocate that", source, tname, shape, want);
     struct oq_tensor *t = oq_tensor_new(dt, (int)tp->n_dims, tp->dims, tp->name);
     if (!t)
         return oq_errorf(err, OQ_ERR_NOMEM, "%s: out of memory for tensor '%s' (%lld elements)", source, tname,
@@ -123,10 +147,7 @@ oq_status oq_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *bas
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
         st = read_external(tp, base_dir, t->data, bytes, source, err);
     } else if (tp->has_raw_data) {
-        if (tp->raw_data.len != bytes)
-            st = oq_errorf(err, OQ_ERR_MODEL, "%s: tensor '%s' has %zu bytes of raw data but its shape %s needs %zu",
-                           source, tname, tp->raw_data.len, "", bytes);
-        else if (bytes)
+        if (bytes)
             memcpy(t->data, tp->raw_data.data, bytes); /* ONNX raw data is little-endian, as is x86 */
     } else {
         st = copy_typed_fields(tp, t, source, err);

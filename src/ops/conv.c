@@ -125,10 +125,11 @@ static oq_status parse_attrs(const struct oq_node *n, oq_error *err, bool fused,
                              "auto_pad=NOTSET", ap);
     a->act.kind = OQ_ACT_NONE;
     if (fused) {
+        /* no activation attribute: a FusedConv that only adds its summand Z */
         const char *name = oq_attr_string(n, "activation", NULL);
         enum oq_act_kind kind;
         if (!name)
-            return oq_node_error(n, err, OQ_ERR_MODEL, "FusedConv needs a string attribute 'activation'");
+            return OQ_OK;
         if (!oq_act_from_name(name, &kind))
             return oq_node_error(n, err, OQ_ERR_UNSUPPORTED, "activation '%s' cannot be fused; supported: Relu, "
                                  "Clip, HardSigmoid, HardSwish, Sigmoid, LeakyRelu, Tanh", name);
@@ -146,7 +147,9 @@ static oq_status parse_attrs(const struct oq_node *n, oq_error *err, bool fused,
 static bool node_is_fused(const struct oq_node *n) { return strcmp(n->op_type, "FusedConv") == 0; }
 
 static oq_status conv_check(const struct oq_node *n, const struct oq_graph *g, oq_error *err) {
-    OQ_TRY(oq_check_arity(n, err, 2, 3, 1, 1));
+    /* FusedConv may carry a summand Z (input 3) and a post-activation affine (inputs 4, 5):
+     * y = act(conv(x, w) + b + Z) * S + T */
+    OQ_TRY(oq_check_arity(n, err, 2, node_is_fused(n) ? 6 : 3, 1, 1));
     struct conv_attrs a;
     return parse_attrs(n, err, node_is_fused(n), &a);
 }
@@ -188,7 +191,7 @@ static oq_status out_dim(const struct oq_op_ctx *ctx, const struct conv_attrs *a
 static oq_status resolve(const struct oq_op_ctx *ctx, struct conv_attrs *a, struct conv_shape *s) {
     const struct oq_tensor *x = ctx->in[0], *w = ctx->in[1];
     const struct oq_tensor *b = ctx->n_in > 2 ? ctx->in[2] : NULL;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 6; i++) {
         const struct oq_tensor *t = i < ctx->n_in ? ctx->in[i] : NULL;
         if (t && t->dtype != OQ_DTYPE_FLOAT)
             return oq_op_error(ctx, OQ_ERR_UNSUPPORTED, "input %d ('%s') has dtype %s; only float is supported "
@@ -264,6 +267,21 @@ static oq_status conv_infer(struct oq_op_ctx *ctx) {
     struct conv_shape s;
     OQ_TRY(parse_attrs(ctx->node, ctx->err, node_is_fused(ctx->node), &a));
     OQ_TRY(resolve(ctx, &a, &s));
+    for (int i = 4; i < 6 && i < ctx->n_in; i++) {
+        const struct oq_tensor *t = ctx->in[i];
+        int64_t n = t ? oq_tensor_numel(t) : 1;
+        if (t && n != 1 && n != s.M)
+            return oq_op_error(ctx, OQ_ERR_SHAPE, "post-activation %s (input %d) has %lld values; expected 1 or %lld",
+                               i == 4 ? "scale" : "shift", i, (long long)n, (long long)s.M);
+    }
+    const struct oq_tensor *z = ctx->n_in > 3 ? ctx->in[3] : NULL;
+    if (z) {
+        int nd;
+        int64_t bd[OQ_MAX_DIMS];
+        if (!oq_broadcast_shape(s.out_ndim, s.out_dims, z->ndim, z->dims, &nd, bd) || nd != s.out_ndim ||
+            memcmp(bd, s.out_dims, sizeof(int64_t) * (size_t)nd))
+            return oq_op_error(ctx, OQ_ERR_SHAPE, "summand Z (input 3) does not broadcast to the output shape");
+    }
     oq_op_set_output(ctx, 0, OQ_DTYPE_FLOAT, s.out_ndim, s.out_dims);
     return OQ_OK;
 }
@@ -323,9 +341,23 @@ struct conv_job {
     const struct conv_priv *p;
     const struct oq_kernels *k;
     const float *x, *w, *b;
+    const float *z;  /* FusedConv summand with the output's shape, added in the epilogue; NULL if none */
+    const float *ps, *pt; /* post-activation per-channel scale and shift (1 or M values each); NULL if none */
+    bool ps_all, pt_all;  /* true: one value per channel; false: a single value */
     float *y, *scratch;
     int64_t ntasks;
 };
+
+static const struct oq_act act_none = {.kind = OQ_ACT_NONE};
+
+/* row = row * S[c] + T[c] after the activation (the "learnable affine block" some exporters emit) */
+static void post_affine(const struct conv_job *j, int64_t c, float *row, int64_t n) {
+    if (!j->ps && !j->pt)
+        return;
+    float sc = j->ps ? j->ps[j->ps_all ? c : 0] : 1.0f, sh = j->pt ? j->pt[j->pt_all ? c : 0] : 0.0f;
+    for (int64_t i = 0; i < n; i++)
+        row[i] = row[i] * sc + sh;
+}
 
 static void conv_dw_task(void *arg, int ith, int nth) {
     const struct conv_job *j = arg;
@@ -336,8 +368,20 @@ static void conv_dw_task(void *arg, int ith, int nth) {
     int64_t kk = (int64_t)s->geom.k_h * s->geom.k_w;
     for (int64_t pl = b0; pl < b1; pl++) {
         int64_t c = pl % s->C;
-        j->k->dwconv(&s->geom, j->x + pl * s->H * s->W, j->w + c * kk, j->b ? j->b[c] : 0.0f, j->y + pl * s->P,
-                     act);
+        float *y = j->y + pl * s->P;
+        if (!j->z) {
+            j->k->dwconv(&s->geom, j->x + pl * s->H * s->W, j->w + c * kk, j->b ? j->b[c] : 0.0f, y, act);
+            post_affine(j, c, y, s->P);
+            continue;
+        }
+        /* with a summand the activation comes after the add */
+        j->k->dwconv(&s->geom, j->x + pl * s->H * s->W, j->w + c * kk, j->b ? j->b[c] : 0.0f, y, &act_none);
+        const float *z = j->z + pl * s->P;
+        for (int64_t i = 0; i < s->P; i++)
+            y[i] += z[i];
+        if (act->kind != OQ_ACT_NONE)
+            j->k->act_row(act, 0.0f, y, s->P);
+        post_affine(j, c, y, s->P);
     }
 }
 
@@ -349,7 +393,7 @@ static void conv_gemm_task(void *arg, int ith, int nth) {
     float *col = j->scratch ? j->scratch + (size_t)ith * p->col_stride : NULL;
     int64_t t0, t1;
     oq_split(j->ntasks, ith, nth, &t0, &t1);
-    bool epilogue = j->b || act->kind != OQ_ACT_NONE;
+    bool epilogue = j->b || j->z || j->ps || j->pt || act->kind != OQ_ACT_NONE;
     for (int64_t t = t0; t < t1; t++) {
         int64_t tile = t % p->ntiles, ng = t / p->ntiles;
         int64_t n = ng / s->G, g = ng % s->G;
@@ -368,10 +412,43 @@ static void conv_gemm_task(void *arg, int ith, int nth) {
         }
         j->k->sgemm(j->k, NULL, false, false, s->Mg, p1 - p0, s->Kdim, 1.0f, j->w + g * s->Mg * s->Kdim,
                     s->Kdim, B, ldb, 0.0f, y + p0, s->P);
-        if (epilogue)
-            for (int64_t m = 0; m < s->Mg; m++)
-                j->k->act_row(act, j->b ? j->b[g * s->Mg + m] : 0.0f, y + m * s->P + p0, p1 - p0);
+        if (!epilogue)
+            continue;
+        for (int64_t m = 0; m < s->Mg; m++) {
+            float *row = y + m * s->P + p0;
+            if (j->z) { /* while the tile is in cache: row += z, then act(row + bias) */
+                const float *zr = j->z + (n * s->M + g * s->Mg + m) * s->P + p0;
+                for (int64_t i = 0; i < p1 - p0; i++)
+                    row[i] += zr[i];
+            }
+            j->k->act_row(act, j->b ? j->b[g * s->Mg + m] : 0.0f, row, p1 - p0);
+            post_affine(j, g * s->Mg + m, row, p1 - p0);
+        }
     }
+}
+
+/* Rare path: y = act(y + Z) for a Z that broadcasts to y (numpy rules; checked in infer). */
+static void add_broadcast_then_act(const struct oq_op_ctx *ctx, const struct oq_tensor *zt, const struct oq_act *act) {
+    struct oq_tensor *y = ctx->out[0];
+    const struct oq_tensor *ins[2] = {y, zt};
+    struct oq_bcast b;
+    oq_bcast_init(&b, y, 2, ins);
+    float *yd = y->data;
+    const float *zd = zt->data;
+    int64_t n = oq_tensor_numel(y), idx[OQ_MAX_DIMS] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        int64_t off = 0;
+        for (int d = 0; d < b.ndim; d++)
+            off += idx[d] * b.strides[1][d];
+        yd[i] += zd[off];
+        for (int d = b.ndim - 1; d >= 0; d--) {
+            if (++idx[d] < b.dims[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+    if (act->kind != OQ_ACT_NONE)
+        ctx->kernels->act_row(act, 0.0f, yd, n);
 }
 
 static oq_status conv_run(struct oq_op_ctx *ctx) {
@@ -379,11 +456,27 @@ static oq_status conv_run(struct oq_op_ctx *ctx) {
     if (!p)
         return oq_op_error(ctx, OQ_ERR_ARG, "run before prepare");
     const struct oq_tensor *bt = ctx->n_in > 2 ? ctx->in[2] : NULL;
+    const struct oq_tensor *zt = ctx->n_in > 3 ? ctx->in[3] : NULL;
+    /* a summand of the output's exact shape is added in the epilogue; any other (broadcast) shape after */
+    bool z_same = zt && zt->ndim == ctx->out[0]->ndim &&
+                  !memcmp(zt->dims, ctx->out[0]->dims, sizeof(int64_t) * (size_t)zt->ndim);
+    struct conv_priv pz;
+    if (zt && !z_same) {
+        pz = *p;
+        pz.a.act = act_none;
+        p = &pz;
+    }
+    const struct oq_tensor *st = ctx->n_in > 4 ? ctx->in[4] : NULL, *tt = ctx->n_in > 5 ? ctx->in[5] : NULL;
     struct conv_job j = {
         .p = p, .k = ctx->kernels,
         .x = ctx->in[0]->data, .w = ctx->in[1]->data, .b = bt ? bt->data : NULL,
+        .z = z_same ? zt->data : NULL,
+        .ps = st ? st->data : NULL, .pt = tt ? tt->data : NULL,
+        .ps_all = st && oq_tensor_numel(st) > 1, .pt_all = tt && oq_tensor_numel(tt) > 1,
         .y = ctx->out[0]->data, .scratch = ctx->scratch,
     };
+    if ((st || tt) && zt && !z_same)
+        return oq_op_error(ctx, OQ_ERR_UNSUPPORTED, "a broadcast summand with a post-activation affine");
     const struct conv_shape *s = &p->s;
     if (oq_tensor_numel(ctx->out[0]) == 0)
         return OQ_OK;
@@ -393,6 +486,8 @@ static oq_status conv_run(struct oq_op_ctx *ctx) {
         if (nth > s->N * s->C)
             nth = (int)(s->N * s->C);
         oq_pool_run(ctx->pool, conv_dw_task, &j, nth);
+        if (zt && !z_same)
+            add_broadcast_then_act(ctx, zt, &((const struct conv_priv *)ctx->priv)->a.act);
         return OQ_OK;
     }
     if (p->path == PATH_IM2COL && (!ctx->scratch || ctx->scratch_bytes < p->col_stride * sizeof(float)))
@@ -409,6 +504,8 @@ static oq_status conv_run(struct oq_op_ctx *ctx) {
             nth = slots;
     }
     oq_pool_run(ctx->pool, conv_gemm_task, &j, nth);
+    if (zt && !z_same)
+        add_broadcast_then_act(ctx, zt, &((const struct conv_priv *)ctx->priv)->a.act);
     return OQ_OK;
 }
 

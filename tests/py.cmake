@@ -1,0 +1,26 @@
+# Tests that check onnxq against ONNX itself. Included from tests/CMakeLists.txt when ONNXQ_PYTHON (an
+# interpreter with numpy, onnx and onnxruntime; tools/setup.sh creates one) is given. Two harnesses:
+#   onnx_node/*  the ONNX backend node tests (tests/onnx_node/README.md, node_tests.cmake)
+#   e2e/*        PaddleOCR models, onnxq vs ONNX Runtime (tests/e2e/test_ort_models.py)
+# Run them with `ctest -L onnx_node` / `ctest -L e2e`; a single op's node tests with `ctest -L op:Conv`.
+
+include(${CMAKE_CURRENT_LIST_DIR}/onnx_node/node_tests.cmake)
+
+# ---------------------------------------------------------------- e2e: onnxq vs ONNX Runtime
+# One CTest per (model, input shape). Each regenerates the deterministic input and ORT's output (cheap,
+# and never stale against the installed ORT), runs `onnxq run`, and requires max|a-b|/max|b| <= 1e-4.
+# The models directory is resolved by the script at run time: $ONNXQ_MODELS, else
+# `tools/fetch_models.py --print-dir`, else ../shared/models next to the repo.
+set(ONNXQ_E2E_WORK ${CMAKE_BINARY_DIR}/e2e)
+foreach(case det_640 det_960 rec_1x320 rec_8x320 cls_1x192)
+  add_test(NAME e2e/${case}
+           COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_ort_models.py
+                   --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK} --case ${case})
+  # det at 960x960 is ~15 GMAC: generous timeout for reference kernels on a small machine.
+  set_tests_properties(e2e/${case} PROPERTIES LABELS e2e TIMEOUT 1800)
+endforeach()
+
+# OQ_OPSET_MAX guard: every ONNX revision of a registered op up to the limit has been reviewed.
+add_test(NAME tools/check_op_versions COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tools/check_op_versions.py
+         --repo ${CMAKE_SOURCE_DIR})
+set_tests_properties(tools/check_op_versions PROPERTIES LABELS unit)
