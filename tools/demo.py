@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The main job, end to end, on a real model: fetch PP-OCRv4 det, describe it (`onnxq info`), run it in
-onnxq (`onnxq run`) and in ONNX Runtime on the same page-like input, and print the comparison and timings.
+onnxq (`onnxq run`) and in ONNX Runtime on the same real input (a scanned page), and print the comparison and timings.
 
   .venv/bin/python tools/demo.py [--onnxq build/onnxq] [--size 640]
 
@@ -17,24 +17,8 @@ import numpy as np
 import onnxruntime as ort
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def page_image(h, w, seed=0):
-    """A deterministic page-like RGB image: paper background, dark text-like strokes in lines."""
-    rng = np.random.RandomState(seed)
-    img = np.full((h, w, 3), 235, np.float32) + rng.normal(0, 4, (h, w, 3))
-    y = 20
-    while y < h - 30:
-        lh = rng.randint(12, 28)
-        x = rng.randint(10, 60)
-        xe = rng.randint(w // 2, w - 10)
-        while x < xe:
-            cw = rng.randint(lh // 2, lh)
-            glyph = rng.rand(lh, cw) < 0.35
-            img[y:y + lh, x:x + cw][glyph] = rng.randint(10, 60)
-            x += cw + rng.randint(1, 5)
-        y += lh + rng.randint(10, 30)
-    return np.clip(img, 0, 255)
+sys.path.insert(0, os.path.join(REPO, "tools"))
+import ort_reference  # noqa: E402  (real photographs of text, fetched by tools/fetch_images.py)
 
 
 def main():
@@ -49,8 +33,7 @@ def main():
     print(f"== onnxq info {os.path.basename(model)} --shape {shape}")
     subprocess.run([args.onnxq, "info", model, "--shape", shape], check=True)
 
-    img = page_image(args.size, args.size)
-    x = ((img / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None].astype(np.float32)
+    x = ort_reference.make_input((1, 3, args.size, args.size), seed=1)  # a crop of a scanned page
     with tempfile.TemporaryDirectory() as tmp:
         np.save(os.path.join(tmp, "x.npy"), x)
         t0 = time.perf_counter()
@@ -69,7 +52,7 @@ def main():
     rel = float(np.abs(got - ref).max() / np.abs(ref).max())
     text_px_oq = int((got > 0.3).sum())
     text_px_ref = int((ref > 0.3).sum())
-    print(f"\n== report: PP-OCRv4 det on a {args.size}x{args.size} page, onnxq FP32 vs ONNX Runtime "
+    print(f"\n== report: PP-OCRv4 det on a {args.size}x{args.size} scanned page, onnxq FP32 vs ONNX Runtime "
           f"{ort.__version__}")
     print(f"output {outname} {list(got.shape)}: max|onnxq-ORT|/max|ORT| = {rel:.2e} "
           f"({'OK' if rel <= 1e-4 else 'MISMATCH'}, limit 1e-4)")

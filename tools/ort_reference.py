@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-GENERATOR = "synthetic-document-v1"
+GENERATOR = "crops of real photographs of text (scikit-image 0.26.0 page.png, text.png), bilinear, BGR"
 
 
 def parse_shape(s: str) -> tuple[int, ...]:
@@ -147,11 +147,38 @@ def synth_image(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def make_input(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """float32 [N,3,H,W], (x/255 - 0.5) / 0.5, each batch item its own image."""
+# Real photographs of text (tools/fetch_images.py: scikit-image's sample data, pinned and checksummed).
+REAL_IMAGES = ("page.png", "text.png")
+
+
+def real_image(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A seeded crop of a real photograph of text, with the target's aspect ratio, resized (bilinear) to
+    [h, w, 3] uint8, in BGR order as PaddleOCR feeds its models."""
+    import fetch_images
+    from PIL import Image
+
+    d = fetch_images.cache_dir()
+    if not fetch_images.verified(d):
+        fetch_images.fetch(d)
+    img = Image.open(os.path.join(d, REAL_IMAGES[int(rng.integers(len(REAL_IMAGES)))])).convert("RGB")
+    iw, ih = img.size
+    aspect = w / h
+    cw = min(iw, int(ih * aspect)) if aspect >= iw / ih else iw
+    cw = int(cw * rng.uniform(0.6, 1.0)) or 1
+    ch = max(1, min(ih, int(round(cw / aspect))))
+    x0 = int(rng.integers(0, iw - cw + 1))
+    y0 = int(rng.integers(0, ih - ch + 1))
+    crop = img.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), Image.BILINEAR)
+    return np.asarray(crop, dtype=np.uint8)[:, :, ::-1]
+
+
+def make_input(shape: tuple[int, ...], seed: int, source: str = "real") -> np.ndarray:
+    """float32 [N,3,H,W], (x/255 - 0.5) / 0.5, each batch item its own image: a crop of a real photograph
+    of text (default) or a synthetic document (source="synthetic")."""
     n, _, h, w = shape
     rng = np.random.Generator(np.random.PCG64(seed))
-    imgs = [synth_image(rng, h, w) for _ in range(n)]
+    make = real_image if source == "real" else synth_image
+    imgs = [make(rng, h, w) for _ in range(n)]
     x = np.stack(imgs).astype(np.float32)  # [N,H,W,3]
     x = (x / 255.0 - 0.5) / 0.5
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)

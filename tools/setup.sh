@@ -21,7 +21,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating Python venv at $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import onnx, onnxruntime, numpy, PIL" 2>/dev/null; then
   echo "setup: installing onnx, onnxruntime, numpy into $VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tools/requirements.txt
 fi
@@ -29,4 +29,5 @@ fi
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DONNXQ_PYTHON="$VENV/bin/python" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 "$VENV/bin/python" tools/fetch_models.py >/dev/null
+"$VENV/bin/python" tools/fetch_images.py >/dev/null
 echo "setup: done: $BUILD/onnxq, Python at $VENV/bin/python, models in $("$VENV/bin/python" tools/fetch_models.py --print-dir)"

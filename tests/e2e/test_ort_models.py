@@ -4,7 +4,7 @@
 usage: test_ort_models.py --onnxq BUILD/onnxq [--case NAME ...] [--work DIR] [--models DIR] [--threshold T]
 
 For each case (default: all) it
-  1. writes a deterministic image-like input and ORT's outputs with tools/ort_reference.py (seeded; see its
+  1. writes a deterministic input cropped from real photographs of text and ORT's outputs with tools/ort_reference.py (seeded; see its
      docstring) into WORK/<case>/ref, with a PROVENANCE line,
   2. runs `onnxq run MODEL --input x=input.npy --output-dir WORK/<case>/onnxq`,
   3. for every ORT output requires the same shape, no NaN/Inf, and
