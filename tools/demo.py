@@ -36,19 +36,15 @@ def main():
     x = ort_reference.make_input((1, 3, args.size, args.size), seed=1)  # a crop of a scanned page
     with tempfile.TemporaryDirectory() as tmp:
         np.save(os.path.join(tmp, "x.npy"), x)
-        t0 = time.perf_counter()
         r = subprocess.run([args.onnxq, "run", model, "--input", f"x={tmp}/x.npy", "--output-dir", tmp],
                            capture_output=True, text=True)
-        t_oq = time.perf_counter() - t0
-        if r.returncode != 0:
+            if r.returncode != 0:
             print(r.stderr.strip())
             return 1
         outname = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).get_outputs()[0].name
         got = np.load(os.path.join(tmp, outname.replace("/", "_") + ".npy"))
     sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    t0 = time.perf_counter()
     ref = sess.run(None, {"x": x})[0]
-    t_ort = time.perf_counter() - t0
     rel = float(np.abs(got - ref).max() / np.abs(ref).max())
     text_px_oq = int((got > 0.3).sum())
     text_px_ref = int((ref > 0.3).sum())
@@ -57,8 +53,22 @@ def main():
     print(f"output {outname} {list(got.shape)}: max|onnxq-ORT|/max|ORT| = {rel:.2e} "
           f"({'OK' if rel <= 1e-4 else 'MISMATCH'}, limit 1e-4)")
     print(f"text pixels (prob > 0.3): onnxq {text_px_oq}, ORT {text_px_ref}")
-    print(f"wall time incl. load: onnxq run {t_oq * 1e3:.0f} ms (process), ORT run {t_ort * 1e3:.0f} ms (in-process)")
-    print("for latency use bench/bench_fp32.py")
+    # latency: same thread count, median of 10 runs after warm-up, both measured now
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    s1 = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    s1.run(None, {"x": x})
+    ts = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        s1.run(None, {"x": x})
+        ts.append((time.perf_counter() - t0) * 1e3)
+    b = subprocess.run([args.onnxq, "bench", model, "--shape", shape, "--threads", "1", "--runs", "10"],
+                       capture_output=True, text=True, check=True).stdout
+    oq_ms = float(b.split("median_ms=")[1].split()[0])
+    ort_ms = float(np.median(ts))
+    print(f"latency, 1 thread, median of 10: onnxq {oq_ms:.1f} ms, ORT {ort_ms:.1f} ms "
+          f"(ORT/onnxq = {ort_ms / oq_ms:.2f}x)")
     return 0 if rel <= 1e-4 else 1
 
 
