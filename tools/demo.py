@@ -38,7 +38,7 @@ def main():
         np.save(os.path.join(tmp, "x.npy"), x)
         r = subprocess.run([args.onnxq, "run", model, "--input", f"x={tmp}/x.npy", "--output-dir", tmp],
                            capture_output=True, text=True)
-            if r.returncode != 0:
+        if r.returncode != 0:
             print(r.stderr.strip())
             return 1
         outname = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).get_outputs()[0].name
