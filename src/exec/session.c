@@ -125,7 +125,7 @@ oq_status oq_session_create(const oq_model *m, const oq_session_options *opt, oq
     s->opt = opt ? *opt : oq_session_options_default();
     oq_kernels_init(&s->kernels, s->opt.kernels);
     oq_status st = OQ_OK;
-    s->g = oq_graph_clone(m->g);
+    s->g = oq_graph_clone(m->g, false);
     if (!s->g) {
         free(s);
         return oq_errorf(err, OQ_ERR_NOMEM, "%s: out of memory creating a session", m->path);

@@ -498,11 +498,11 @@ static bool attr_copy(struct oq_attr *d, const struct oq_attr *a) {
     return ok;
 }
 
-struct oq_graph *oq_graph_clone(const struct oq_graph *src) {
+struct oq_graph *oq_graph_clone(const struct oq_graph *src, bool copy_inits) {
     struct oq_graph *g = oq_graph_new();
     if (!g)
         return NULL;
-    g->inits_borrowed = true;
+    g->inits_borrowed = !copy_inits;
     g->name = dupstr(src->name);
     g->source = dupstr(src->source);
     g->inputs = malloc(sizeof(int) * (size_t)(src->n_inputs + 1));
@@ -532,6 +532,8 @@ struct oq_graph *oq_graph_clone(const struct oq_graph *src) {
         v->name = name;
         for (int d = 0; d < OQ_MAX_DIMS; d++)
             v->dim_param[d] = sv->dim_param[d] ? dupstr(sv->dim_param[d]) : NULL;
+        if (copy_inits && sv->init && !(v->init = oq_tensor_clone(sv->init, sv->name)))
+            goto fail;
     }
     for (int i = 0; i < src->n_nodes; i++) {
         const struct oq_node *sn = &src->nodes[i];

@@ -90,9 +90,10 @@ struct oq_graph {
 /* ---- construction ---- */
 struct oq_graph *oq_graph_new(void);
 void oq_graph_free(struct oq_graph *g);
-/* Deep copy of structure (nodes, attributes, values); initializer tensors are shared with `src`, which must
- * outlive the clone. NULL on OOM. */
-struct oq_graph *oq_graph_clone(const struct oq_graph *src);
+/* Deep copy of structure (nodes, attributes, values). Initializer tensors are shared with `src` (which must
+ * then outlive the clone and whose initializers the clone must not replace) unless copy_inits, in which case
+ * the clone owns copies. NULL on OOM. */
+struct oq_graph *oq_graph_clone(const struct oq_graph *src, bool copy_inits);
 /* Find a value by name; -1 if none. Linear in the number of values unless an index was built. */
 int oq_graph_find_value(const struct oq_graph *g, const char *name);
 /* Add a value (name copied) and return its id, or -1 when out of memory. */
