@@ -7,13 +7,11 @@
 
 #include "onnx/onnx_io.h"
 
-/* Op types quantized by default: the ones ONNX Runtime fuses into integer kernels in QDQ form, plus the
- * data-movement ops that keep their input's parameters (so int8 flows through them). */
+/* Op types quantized by default: the weighted ops, and the ops that keep int8 flowing between them (ONNX
+ * Runtime fuses these into integer kernels in QDQ form, or moves int8 through them). */
 static const char *const default_op_types[] = {
-    "Add",        "AveragePool", "Concat",  "Conv",      "ConvTranspose", "Flatten",  "Gemm",
-    "GlobalAveragePool", "HardSigmoid", "HardSwish", "LeakyRelu", "MatMul", "MaxPool", "Mul",
-    "Reshape",    "Resize",      "Sigmoid", "Softmax",   "Split",         "Squeeze",  "Transpose",
-    "Unsqueeze",
+    "Conv",    "ConvTranspose", "Gemm",        "MatMul",            "Add",    "Mul",       "Concat",  "MaxPool",
+    "AveragePool", "GlobalAveragePool", "Resize", "Reshape", "Transpose", "Sigmoid", "HardSigmoid", "HardSwish",
 };
 
 static char *dupstr(const char *s) {
@@ -141,7 +139,7 @@ static oq_status parse_qsettings(const struct ctx *x, const cJSON *o, const char
                                  struct oq_calib_config *cfg) {
     static const char *const act_keys[] = {"algorithm", "bits", "symmetric", "percentile", "ema_rate",
                                            "power_of_two", "pow2_range", "hist_bins", NULL};
-    static const char *const w_keys[] = {"algorithm", "bits", "power_of_two", "pow2_range", NULL};
+    static const char *const w_keys[] = {"algorithm", "bits", "per_channel", "power_of_two", "pow2_range", NULL};
     OQ_TRY(check_keys(x, o, where, weight ? w_keys : act_keys));
     const cJSON *alg = cJSON_GetObjectItemCaseSensitive(o, "algorithm");
     if (alg) {
@@ -171,8 +169,16 @@ static oq_status parse_qsettings(const struct ctx *x, const cJSON *o, const char
         else
             cfg->qtype = v == 8 ? OQ_DTYPE_UINT8 : OQ_DTYPE_UINT16;
     }
-    if (weight)
+    if (weight) {
+        bool pc = cfg->algo == OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX;
+        const cJSON *pcj = cJSON_GetObjectItemCaseSensitive(o, "per_channel");
+        OQ_TRY(get_bool(x, o, "per_channel", where, &pc));
+        if (pcj && alg && pc != (cfg->algo == OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX))
+            return oq_errorf(x->err, OQ_ERR_ARG, "%s: %s: per_channel %s contradicts algorithm '%s'", x->source,
+                             where, pc ? "true" : "false", alg->valuestring);
+        cfg->algo = pc ? OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX : OQ_CALIB_ALGO_ABS_MAX;
         cfg->symmetric = true;
+    }
     else if (cfg->symmetric) /* symmetric activations use the signed type */
         cfg->qtype = cfg->qtype == OQ_DTYPE_UINT16 || cfg->qtype == OQ_DTYPE_INT16 ? OQ_DTYPE_INT16 : OQ_DTYPE_INT8;
     else
@@ -199,6 +205,12 @@ static oq_status parse_qsettings(const struct ctx *x, const cJSON *o, const char
     if (st)
         return oq_error_prefix(x->err, st, "%s: %s: ", x->source, where);
     return OQ_OK;
+}
+
+static bool calib_cfg_equal(const struct oq_calib_config *a, const struct oq_calib_config *b) {
+    return a->algo == b->algo && a->qtype == b->qtype && a->symmetric == b->symmetric &&
+           a->percentile == b->percentile && a->ema_rate == b->ema_rate && a->hist_bins == b->hist_bins &&
+           a->pow2 == b->pow2 && a->pow2_min == b->pow2_min && a->pow2_max == b->pow2_max;
 }
 
 static oq_status parse_strings(const struct ctx *x, const cJSON *a, const char *where, char ***out, int *n) {
@@ -276,12 +288,13 @@ static oq_status parse_root(const struct ctx *x, const cJSON *root, struct oq_qu
             if ((s = cJSON_GetObjectItemCaseSensitive(it, "activation"))) {
                 snprintf(sub, sizeof(sub), "%s.activation", where);
                 OQ_TRY(parse_qsettings(x, s, sub, false, &l->act));
-                l->has_act = true;
+                /* an entry that repeats the global settings (as `onnxq config` writes them) follows them */
+                l->has_act = !calib_cfg_equal(&l->act, &c->act);
             }
             if ((s = cJSON_GetObjectItemCaseSensitive(it, "weight"))) {
                 snprintf(sub, sizeof(sub), "%s.weight", where);
                 OQ_TRY(parse_qsettings(x, s, sub, true, &l->weight));
-                l->has_weight = true;
+                l->has_weight = !calib_cfg_equal(&l->weight, &c->weight);
             }
         }
     }
@@ -435,10 +448,16 @@ oq_status oq_quant_config_validate(const struct oq_quant_config *c, const struct
 
 /* ---- writing ---- */
 
+static bool is_weighted_op(const char *op) {
+    return !strcmp(op, "Conv") || !strcmp(op, "ConvTranspose") || !strcmp(op, "Gemm") || !strcmp(op, "MatMul");
+}
+
 static cJSON *qsettings_json(const struct oq_calib_config *cfg, bool weight) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "algorithm", oq_calib_algo_name(cfg->algo));
     cJSON_AddNumberToObject(o, "bits", cfg->qtype == OQ_DTYPE_INT16 || cfg->qtype == OQ_DTYPE_UINT16 ? 16 : 8);
+    if (weight)
+        cJSON_AddBoolToObject(o, "per_channel", cfg->algo == OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX);
     if (!weight) {
         cJSON_AddBoolToObject(o, "symmetric", cfg->symmetric);
         cJSON_AddNumberToObject(o, "percentile", cfg->percentile);
@@ -477,10 +496,9 @@ char *oq_quant_config_to_json(const struct oq_quant_config *c, const struct oq_g
         cJSON *lo = cJSON_CreateObject();
         cJSON_AddStringToObject(lo, "op_type", n->op_type);
         cJSON_AddBoolToObject(lo, "quant_enable", q);
-        if (l && l->has_act)
-            cJSON_AddItemToObject(lo, "activation", qsettings_json(&l->act, false));
-        if (l && l->has_weight)
-            cJSON_AddItemToObject(lo, "weight", qsettings_json(&l->weight, true));
+        cJSON_AddItemToObject(lo, "activation", qsettings_json(l && l->has_act ? &l->act : &c->act, false));
+        if (is_weighted_op(n->op_type))
+            cJSON_AddItemToObject(lo, "weight", qsettings_json(&w, true));
         cJSON_AddItemToObject(layers, n->name, lo);
     }
     for (int i = 0; !g && i < c->n_layers; i++) {

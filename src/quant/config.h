@@ -17,7 +17,9 @@
  *
  * Every key is checked: an unknown key, a wrong type, or a layer/tensor name the model lacks is an error that
  * names it and says what is expected. Precedence for a tensor's activation settings: "tensors" entry, then
- * the producing node's "layers" entry, then "activation". bits 8 -> uint8 (asymmetric) / int8 (symmetric)
+ * the producing node's "layers" entry, then "activation". A layer entry whose activation or weight settings
+ * equal the global ones (as `onnxq config` writes every layer) follows the global section, so editing it or
+ * passing command-line flags still reaches that layer; an entry that differs pins the layer. bits 8 -> uint8 (asymmetric) / int8 (symmetric)
  * activations, int8 weights; bits 16 -> uint16 / int16 activations, int16 weights. */
 #ifndef ONNXQ_QUANT_CONFIG_H
 #define ONNXQ_QUANT_CONFIG_H
