@@ -1,4 +1,4 @@
-/* .npy v1/v2/v3 read and v1 write (C order, little-endian). */
+/* .npy v1/v2/v3 read and v1 write (C order, little-endian); .npz archives are read by data/npz.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "data/npy.h"
 #include "onnx/onnx_io.h"
 
 static const struct {
@@ -22,6 +23,14 @@ oq_status oq_npy_read(const char *path, oq_tensor_ref *out, oq_error *err) {
     void *buf;
     size_t len;
     OQ_TRY(oq_read_file(path, &buf, &len, err));
+    oq_status st = oq_npy_parse(buf, len, path, out, err);
+    free(buf);
+    return st;
+}
+
+/* `path` only names the data in messages (a file, or "a.npz:x.npy" for an archive member). */
+oq_status oq_npy_parse(const void *buf, size_t len, const char *path, oq_tensor_ref *out, oq_error *err) {
+    memset(out, 0, sizeof(*out));
     const unsigned char *b = buf;
     oq_status st = OQ_OK;
     if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
@@ -124,7 +133,6 @@ oq_status oq_npy_read(const char *path, oq_tensor_ref *out, oq_error *err) {
     }
     memcpy(out->data, b + hoff + hlen, bytes);
 done:
-    free(buf);
     return st;
 }
 
