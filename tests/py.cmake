@@ -35,3 +35,18 @@ add_test(NAME e2e/opset_upgrade
          COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_opset_upgrade.py
                  --driver $<TARGET_FILE:opset_upgrade_driver> --work ${CMAKE_BINARY_DIR}/e2e/opset_upgrade)
 set_tests_properties(e2e/opset_upgrade PROPERTIES LABELS e2e TIMEOUT 1800)
+
+# ---------------------------------------------------------------- e2e: QDQ writer vs ONNX Runtime
+# tests/e2e/test_qdq_ort.py: QDQ models of the PaddleOCR cls/rec/det models made by the QDQ writer (through
+# the test-only tests/e2e/qdq_writer_driver.c until `onnxq quantize` lands) load and run in ORT, shrink ~4x,
+# are fused by ORT into integer kernels, and agree with onnxq's float-simulated run of the same QDQ model.
+add_executable(qdq_writer_driver ${CMAKE_CURRENT_LIST_DIR}/e2e/qdq_writer_driver.c)
+target_compile_options(qdq_writer_driver PRIVATE ${ONNXQ_WARN})
+target_link_libraries(qdq_writer_driver PRIVATE onnxq_obj onnxq_pb)
+foreach(case cls rec det cls_weights_only rec_weights_only16)
+  add_test(NAME e2e/qdq_${case}
+           COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_qdq_ort.py
+                   --driver $<TARGET_FILE:qdq_writer_driver> --onnxq $<TARGET_FILE:onnxq>
+                   --work ${ONNXQ_E2E_WORK}/qdq --case ${case})
+  set_tests_properties(e2e/qdq_${case} PROPERTIES LABELS e2e TIMEOUT 1800)
+endforeach()

@@ -22,7 +22,12 @@ REVIEWED = {
     ("Cast", 23): "types", ("Cast", 24): "round_mode attribute, float8e8m0 only (rejected)",
     ("Cast", 25): "types", ("Cast", 28): "types",
     ("Range", 27): "stash_type attribute, float16/bfloat16 only",
+    ("QuantizeLinear", 23): "precision attribute (non-float precision rejected)",
+    ("DequantizeLinear", 23): "output_dtype attribute (non-float output rejected)",
 }
+for op in ("QuantizeLinear", "DequantizeLinear"):
+    for v in (24, 25, 28):
+        REVIEWED[(op, v)] = "new element types only (float8/int4/int2/float4: rejected)"
 for op in ("ConstantOfShape", "Flatten", "Identity", "Pad", "Reshape", "Shape", "Squeeze", "Transpose",
            "Unsqueeze"):
     for v in (23, 24, 25):

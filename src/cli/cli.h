@@ -7,6 +7,8 @@
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 /* Parse "name=1x3x640x640" (or "1x3x640x640" for the only input); returns 0 on success. */
 int cli_parse_shape(const char *arg, char *name, size_t name_cap, int *ndim, int64_t *dims);

@@ -7,6 +7,8 @@
 static void usage(FILE *f) {
     fprintf(f, "usage: onnxq <command> [options]\n\n"
                "commands:\n"
+               "  quantize MODEL -o OUT --data SPEC       calibrate and write an INT8 QDQ model (see --help)\n"
+               "  config MODEL [-o config.json]           the default quantization config, every layer listed\n"
                "  info MODEL [--shape name=1x3x640x640]   inputs, outputs, ops, parameters, MACs\n"
                "  run MODEL --input name=file.npy ... --output-dir DIR [--threads N] [--kernels ref]\n"
                "  bench MODEL [--shape name=1x3x640x640] [--threads N] [--runs R]   latency, throughput, RSS\n"
@@ -62,6 +64,10 @@ int main(int argc, char **argv) {
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(argv[1], "bench"))
         return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "quantize"))
+        return cmd_quantize(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "config"))
+        return cmd_config(argc - 1, argv + 1);
     fprintf(stderr, "onnxq: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

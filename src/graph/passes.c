@@ -55,6 +55,9 @@ int oq_pass_remove_identity(struct oq_graph *g) {
         } else {
             oq_graph_replace_uses(g, y, x);
         }
+        for (int k = 0; k < n->n_out; k++) /* the dead node must stop claiming its outputs before the relink */
+            n->out[k] = -1;
+        n->in[0] = -1;
         dead[i] = true;
         removed++;
         oq_graph_link(g, NULL);
@@ -134,8 +137,9 @@ int oq_pass_fold_batchnorm(struct oq_graph *g, oq_error *err) {
                 wd[c * per + k] = (float)(wd[c * per + k] * s);
             bd[c] = (float)(((double)bd[c] - mean[c]) * s + bias[c]);
         }
-        /* the conv now writes the BN's output */
+        /* the conv now writes the BN's output; the dead BN must stop claiming it before the relink */
         cv->out[0] = bn->out[0];
+        bn->out[0] = -1;
         dead[i] = true;
         folded++;
         oq_graph_link(g, NULL);

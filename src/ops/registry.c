@@ -19,6 +19,7 @@ extern const struct oq_op_def oq_op_concat; /* Concat */
 extern const struct oq_op_def oq_op_constantofshape; /* ConstantOfShape */
 extern const struct oq_op_def oq_op_conv; /* Conv */
 extern const struct oq_op_def oq_op_convtranspose; /* ConvTranspose */
+extern const struct oq_op_def oq_op_dequantizelinear; /* DequantizeLinear */
 extern const struct oq_op_def oq_op_div; /* Div */
 extern const struct oq_op_def oq_op_dropout; /* Dropout */
 extern const struct oq_op_def oq_op_equal; /* Equal */
@@ -45,6 +46,7 @@ extern const struct oq_op_def oq_op_neg; /* Neg */
 extern const struct oq_op_def oq_op_prelu; /* PRelu */
 extern const struct oq_op_def oq_op_pad; /* Pad */
 extern const struct oq_op_def oq_op_pow; /* Pow */
+extern const struct oq_op_def oq_op_quantizelinear; /* QuantizeLinear */
 extern const struct oq_op_def oq_op_range; /* Range */
 extern const struct oq_op_def oq_op_reciprocal; /* Reciprocal */
 extern const struct oq_op_def oq_op_reducel1; /* ReduceL1 */
@@ -87,6 +89,7 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_constantofshape,
     &oq_op_conv,
     &oq_op_convtranspose,
+    &oq_op_dequantizelinear,
     &oq_op_div,
     &oq_op_dropout,
     &oq_op_equal,
@@ -113,6 +116,7 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_prelu,
     &oq_op_pad,
     &oq_op_pow,
+    &oq_op_quantizelinear,
     &oq_op_range,
     &oq_op_reciprocal,
     &oq_op_reducel1,

@@ -1,5 +1,6 @@
 /* Graph structure: topological sort, cycle and dangling-input errors, Identity removal, BN folding. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "graph/passes.h"
@@ -92,7 +93,60 @@ static void test_batchnorm_folds_into_conv(void) {
     oq_graph_free(g);
 }
 
+/* Several BatchNormalization nodes after several convs all fold (each fold relinks the graph). */
+static void test_many_batchnorms_fold(void) {
+    struct oq_graph *g = gb_new(13);
+    int64_t xd[4] = {1, 1, 2, 2}, wd[4] = {1, 1, 1, 1}, cd[1] = {1};
+    gb_input(g, "x", OQ_DTYPE_FLOAT, 4, xd);
+    const char *prev = "x";
+    char names[6][3][32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(names[i][0], 32, "w%d", i);
+        snprintf(names[i][1], 32, "c%d", i);
+        snprintf(names[i][2], 32, "b%d", i);
+        gb_init_f32(g, names[i][0], 4, wd, (float[]){2.0f});
+        char s[4][32];
+        for (int k = 0; k < 4; k++) {
+            snprintf(s[k], 32, "p%d_%d", i, k);
+            gb_init_f32(g, s[k], 1, cd, (float[]){k == 3 ? 4.0f : 1.0f});
+        }
+        gb_node(g, "Conv", names[i][1], 2, (const char *[]){prev, names[i][0]}, 1, (const char *[]){names[i][1]});
+        gb_node(g, "BatchNormalization", names[i][2], 5, (const char *[]){names[i][1], s[0], s[1], s[2], s[3]}, 1,
+                (const char *[]){names[i][2]});
+        prev = names[i][2];
+    }
+    gb_output(g, prev, OQ_DTYPE_FLOAT, 4, xd);
+    oq_error err = {0};
+    CHECK_OK(oq_graph_toposort(g, &err), &err);
+    CHECK(oq_pass_fold_batchnorm(g, &err) == 6);
+    CHECK(g->n_nodes == 6);
+    for (int i = 0; i < g->n_nodes; i++)
+        CHECK(!strcmp(g->nodes[i].op_type, "Conv"));
+    CHECK_OK(oq_graph_link(g, &err), &err);
+    oq_graph_free(g);
+}
+
+/* Several Identity nodes in a chain, the last one a graph output, all go. */
+static void test_identity_chain(void) {
+    struct oq_graph *g = gb_new(13);
+    int64_t d[1] = {4};
+    gb_input(g, "x", OQ_DTYPE_FLOAT, 1, d);
+    gb_node(g, "Relu", "r", 1, (const char *[]){"x"}, 1, (const char *[]){"a"});
+    gb_node(g, "Identity", "i1", 1, (const char *[]){"a"}, 1, (const char *[]){"b"});
+    gb_node(g, "Identity", "i2", 1, (const char *[]){"b"}, 1, (const char *[]){"c"});
+    gb_node(g, "Identity", "i3", 1, (const char *[]){"c"}, 1, (const char *[]){"y"});
+    gb_output(g, "y", OQ_DTYPE_FLOAT, 1, d);
+    oq_error err = {0};
+    CHECK_OK(oq_graph_toposort(g, &err), &err);
+    CHECK(oq_pass_remove_identity(g) == 3);
+    CHECK(g->n_nodes == 1 && !strcmp(g->values[g->nodes[0].out[0]].name, "y"));
+    CHECK_OK(oq_graph_link(g, &err), &err);
+    oq_graph_free(g);
+}
+
 int main(void) {
+    test_many_batchnorms_fold();
+    test_identity_chain();
     test_toposort_reorders();
     test_cycle_is_an_error();
     test_dangling_input_is_an_error();

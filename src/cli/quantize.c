@@ -1,0 +1,451 @@
+/* onnxq quantize MODEL -o OUT --data SPEC [options]: calibrate, choose scales, write a QDQ model (or a
+ * weights-only model), a calibration table beside it, and a report. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "data/source.h"
+#include "exec/model.h"
+#include "onnx/onnx_io.h"
+#include "quant/calibrate.h"
+#include "quant/config.h"
+#include "quant/qdq.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: onnxq quantize MODEL -o OUT.onnx --data SPEC [options]\n"
+            "  --data SPEC          calibration data: a folder of images (needs --preprocess), a folder of .npz or\n"
+            "                       .npy files, one file, or 'random[:seed=S,n=N]' (see `onnxq quantize --help-data`)\n"
+            "  --preprocess JSON    image preprocessing per input (JSON text or a .json file)\n"
+            "  --shape name=1x3x48x320   fix symbolic input dims (repeatable)\n"
+            "  --batch-size N       samples per calibration batch (default 1)\n"
+            "  --batches N          at most N batches (default: all samples; random: 8)\n"
+            "  --config FILE        quantization config (JSON; `onnxq config MODEL` writes the default)\n"
+            "  --method NAME        activation algorithm (alias --algo): min_max abs_max moving_average_abs_max\n"
+            "                       percentile mse kl kl_v2\n"
+            "  --target PRESET      ort-cpu (uint8 asymmetric activations, int8 per-channel weights; default),\n"
+            "                       tensorrt (int8 symmetric activations and weights), npu-pow2 (power-of-two scales)\n"
+            "  --skip NODE,...      leave these nodes in float\n"
+            "  --skip-op-type T,... leave every node of these op types in float\n"
+            "  --percentile P       for --algo percentile (default 99.99)\n"
+            "  --symmetric          int8 symmetric activations (default uint8 asymmetric)\n"
+            "  --per-channel        one weight scale per output channel (default)\n"
+            "  --per-tensor         one weight scale per tensor\n"
+            "  --bits 8|16          activation and weight bits (default 8)\n"
+            "  --pow2               power-of-two scales (2^-n) for integer-only NPUs\n"
+            "  --weights-only       weight-only INT8/INT16: weights stored quantized, activations float\n"
+            "  --table FILE         re-quantize from a calibration table instead of calibrating\n"
+            "  --table-out FILE     where to write the calibration table (default OUT without .onnx + .calib.json)\n"
+            "  --threads N          calibration threads (default: all CPUs)\n"
+            "  --quiet              no progress bar\n");
+}
+
+struct opts {
+    const char *model, *out, *data, *preprocess, *config, *algo, *table_in, *table_out, *target;
+    const char *skip, *skip_op_types;
+    int per_channel;
+    int batch_size, batches, threads, bits, quiet, symmetric, per_tensor, pow2, weights_only;
+    float percentile;
+    int nshapes;
+    char shape_names[16][256];
+    int shape_ndim[16];
+    int64_t shape_dims[16][OQ_MAX_DIMS];
+};
+
+static int parse(int argc, char **argv, struct opts *o) {
+    memset(o, 0, sizeof(*o));
+    o->batch_size = 1;
+    o->batches = -1;
+    o->percentile = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKE(dst)                                                                                           \
+    do {                                                                                                    \
+        if (!v)                                                                                             \
+            return fprintf(stderr, "onnxq quantize: %s needs a value\n", a), 2;                            \
+        dst = v;                                                                                            \
+        i++;                                                                                                \
+    } while (0)
+        const char *tmp = NULL;
+        if (!strcmp(a, "-o") || !strcmp(a, "--output")) TAKE(o->out);
+        else if (!strcmp(a, "--data")) TAKE(o->data);
+        else if (!strcmp(a, "--preprocess")) TAKE(o->preprocess);
+        else if (!strcmp(a, "--config")) TAKE(o->config);
+        else if (!strcmp(a, "--algo") || !strcmp(a, "--method")) TAKE(o->algo);
+        else if (!strcmp(a, "--target")) TAKE(o->target);
+        else if (!strcmp(a, "--skip")) TAKE(o->skip);
+        else if (!strcmp(a, "--skip-op-type")) TAKE(o->skip_op_types);
+        else if (!strcmp(a, "--per-channel")) o->per_channel = 1;
+        else if (!strcmp(a, "--table")) TAKE(o->table_in);
+        else if (!strcmp(a, "--table-out")) TAKE(o->table_out);
+        else if (!strcmp(a, "--batch-size")) { TAKE(tmp); o->batch_size = atoi(tmp); }
+        else if (!strcmp(a, "--batches")) { TAKE(tmp); o->batches = atoi(tmp); }
+        else if (!strcmp(a, "--threads")) { TAKE(tmp); o->threads = atoi(tmp); }
+        else if (!strcmp(a, "--bits")) { TAKE(tmp); o->bits = atoi(tmp); }
+        else if (!strcmp(a, "--percentile")) { TAKE(tmp); o->percentile = (float)atof(tmp); }
+        else if (!strcmp(a, "--shape")) {
+            TAKE(tmp);
+            if (o->nshapes == 16)
+                return fprintf(stderr, "onnxq quantize: too many --shape\n"), 2;
+            if (cli_parse_shape(tmp, o->shape_names[o->nshapes], sizeof(o->shape_names[0]),
+                                &o->shape_ndim[o->nshapes], o->shape_dims[o->nshapes]))
+                return fprintf(stderr, "onnxq quantize: bad --shape '%s' (expected name=1x3x48x320)\n", tmp), 2;
+            o->nshapes++;
+        }
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o->quiet = 1;
+        else if (!strcmp(a, "--symmetric")) o->symmetric = 1;
+        else if (!strcmp(a, "--per-tensor")) o->per_tensor = 1;
+        else if (!strcmp(a, "--pow2")) o->pow2 = 1;
+        else if (!strcmp(a, "--weights-only")) o->weights_only = 1;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 1; }
+        else if (a[0] == '-') return fprintf(stderr, "onnxq quantize: unknown option '%s'\n", a), 2;
+        else if (!o->model) o->model = a;
+        else return fprintf(stderr, "onnxq quantize: unexpected argument '%s'\n", a), 2;
+#undef TAKE
+    }
+    if (!o->model || !o->out) {
+        usage(stderr);
+        return 2;
+    }
+    if (!o->data && !o->table_in && !o->weights_only)
+        return fprintf(stderr, "onnxq quantize: give calibration data with --data (a folder, a file or "
+                               "'random'), or --table, or use --weights-only\n"), 2;
+    if (o->batch_size < 1)
+        return fprintf(stderr, "onnxq quantize: --batch-size must be >= 1\n"), 2;
+    if (o->bits && o->bits != 8 && o->bits != 16)
+        return fprintf(stderr, "onnxq quantize: --bits takes 8 or 16\n"), 2;
+    return 0;
+}
+
+/* Append the comma-separated names in `list` to a string array. */
+static oq_status append_list(const char *list, char ***arr, int *n, oq_error *err) {
+    const char *p = list;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len) {
+            char **na = realloc(*arr, sizeof(char *) * (size_t)(*n + 1));
+            char *v = malloc(len + 1);
+            if (!na || !v) {
+                free(v);
+                if (na)
+                    *arr = na;
+                return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+            }
+            memcpy(v, p, len);
+            v[len] = 0;
+            *arr = na;
+            (*arr)[(*n)++] = v;
+        }
+        p += len + (e ? 1 : 0);
+    }
+    return OQ_OK;
+}
+
+/* Presets for deployment targets (applied before the other flags, which may refine them). */
+static oq_status apply_target(const char *t, struct oq_quant_config *c, oq_error *err) {
+    if (!strcmp(t, "ort-cpu")) {
+        c->act.symmetric = false;
+        c->act.qtype = OQ_DTYPE_UINT8;
+        c->weight.qtype = OQ_DTYPE_INT8;
+        c->weight.algo = OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX;
+    } else if (!strcmp(t, "tensorrt")) {
+        c->act.symmetric = true;
+        c->act.qtype = OQ_DTYPE_INT8;
+        c->weight.qtype = OQ_DTYPE_INT8;
+        c->weight.algo = OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX;
+    } else if (!strcmp(t, "npu-pow2")) {
+        c->act.symmetric = true;
+        c->act.qtype = OQ_DTYPE_INT8;
+        c->act.pow2 = c->weight.pow2 = true;
+        c->weight.algo = OQ_CALIB_ALGO_ABS_MAX;
+    } else {
+        return oq_errorf(err, OQ_ERR_ARG, "--target '%s' is not a preset; use ort-cpu, tensorrt or npu-pow2", t);
+    }
+    return OQ_OK;
+}
+
+/* Command-line flags override the config file's global settings (layer entries that differ from the
+ * global settings still win). */
+static oq_status apply_flags(const struct opts *o, struct oq_quant_config *c, oq_error *err) {
+    if (o->target)
+        OQ_TRY(apply_target(o->target, c, err));
+    if (o->skip)
+        OQ_TRY(append_list(o->skip, &c->skip, &c->n_skip, err));
+    if (o->skip_op_types) { /* remove these op types from the quantized list */
+        char **drop = NULL;
+        int nd = 0;
+        oq_status st = append_list(o->skip_op_types, &drop, &nd, err);
+        for (int i = 0; !st && i < c->n_op_types;) {
+            bool hit = false;
+            for (int k = 0; k < nd && !hit; k++)
+                hit = !strcmp(drop[k], c->op_types[i]);
+            if (hit) {
+                free(c->op_types[i]);
+                c->op_types[i] = c->op_types[--c->n_op_types];
+            } else {
+                i++;
+            }
+        }
+        for (int k = 0; k < nd; k++)
+            free(drop[k]);
+        free(drop);
+        OQ_TRY(st);
+    }
+    if (o->per_channel)
+        c->weight.algo = OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX;
+    if (o->algo)
+        OQ_TRY(oq_calib_algo_parse(o->algo, &c->act.algo, err));
+    if (o->percentile > 0)
+        c->act.percentile = o->percentile;
+    if (o->symmetric) {
+        c->act.symmetric = true;
+        c->act.qtype = OQ_DTYPE_INT8;
+    }
+    if (o->bits == 16) {
+        c->act.qtype = c->act.symmetric ? OQ_DTYPE_INT16 : OQ_DTYPE_UINT16;
+        c->weight.qtype = OQ_DTYPE_INT16;
+    }
+    if (o->per_tensor)
+        c->weight.algo = OQ_CALIB_ALGO_ABS_MAX;
+    if (o->pow2)
+        c->act.pow2 = c->weight.pow2 = true;
+    if (o->weights_only)
+        c->mode = OQ_QUANT_WEIGHT_ONLY;
+    OQ_TRY(oq_calib_config_check(&c->act, err));
+    return oq_calib_config_check(&c->weight, err);
+}
+
+static void progress(const struct opts *o, int64_t samples, int64_t total, double t0) {
+    if (o->quiet || !isatty(STDERR_FILENO))
+        return;
+    double dt = now_s() - t0;
+    double rate = dt > 0 ? (double)samples / dt : 0;
+    double eta = rate > 0 && total > samples ? (double)(total - samples) / rate : 0;
+    int width = 30, fill = total > 0 ? (int)(width * samples / total) : 0;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\rcalibrating [%s] %lld/%lld samples, %.1f samples/s, ETA %.0f s  ", bar, (long long)samples,
+            (long long)total, rate, eta);
+    fflush(stderr);
+}
+
+/* Calibrate over the data source; returns the plan. */
+static oq_status calibrate(const struct opts *o, const oq_model *m, const struct oq_quant_config *cfg,
+                           struct oq_calibrator **cal_out, struct oq_quant_plan **plan, oq_error *err) {
+    int ni = oq_model_num_inputs(m);
+    if (ni > 16)
+        return oq_errorf(err, OQ_ERR_UNSUPPORTED, "models with more than 16 inputs are not supported");
+    struct oq_data_input in[16];
+    for (int i = 0; i < ni; i++) {
+        OQ_TRY(oq_data_input_from_model(m, i, &in[i]));
+        for (int k = 0; k < o->nshapes; k++)
+            if (!strcmp(o->shape_names[k], in[i].name) || (!o->shape_names[k][0] && ni == 1)) {
+                in[i].shape_ndim = o->shape_ndim[k];
+                memcpy(in[i].shape, o->shape_dims[k], sizeof(in[i].shape));
+            }
+    }
+    struct oq_data_options dopt = oq_data_options_default();
+    dopt.spec = o->data;
+    dopt.preprocess = o->preprocess;
+    dopt.inputs = in;
+    dopt.n_inputs = ni;
+    dopt.batch_size = o->batch_size;
+    dopt.max_batches = o->batches >= 0 ? o->batches : (!strncmp(o->data, "random", 6) ? 8 : 0);
+    struct oq_data_source *src = NULL;
+    OQ_TRY(oq_data_open(&dopt, &src, err));
+    struct oq_data_stats ds = oq_data_stats_get(src);
+    if (ds.samples_planned < ds.samples_requested)
+        fprintf(stderr, "onnxq: warning: %s: %lld samples asked for, only %lld will be used\n",
+                oq_data_describe(src), (long long)ds.samples_requested, (long long)ds.samples_planned);
+    struct oq_calibrator *cal = NULL;
+    oq_status st = oq_calibrator_create(m, cfg, o->threads, &cal, err);
+    double t0 = now_s();
+    int64_t done = 0;
+    while (!st) {
+        const oq_tensor_ref *batch;
+        int count;
+        if ((st = oq_data_next(src, &batch, &count, err)) || count == 0)
+            break;
+        if ((st = oq_calibrator_feed(cal, ni, batch, err)))
+            break;
+        done += count;
+        progress(o, done, ds.samples_planned, t0);
+    }
+    if (!o->quiet && isatty(STDERR_FILENO))
+        fprintf(stderr, "\n");
+    double dt = now_s() - t0;
+    if (!st)
+        st = oq_calibrator_plan(cal, plan, err); /* zero batches is an error there */
+    if (!st) {
+        int64_t b, s;
+        oq_calibrator_counts(cal, &b, &s);
+        printf("calibration: %lld samples in %lld batches from %s, %.2f s (%.1f samples/s), activations by %s\n",
+               (long long)s, (long long)b, oq_data_describe(src), dt, dt > 0 ? (double)s / dt : 0.0,
+               oq_calib_algo_name(cfg->act.algo));
+    }
+    oq_data_close(src);
+    if (st) {
+        oq_calibrator_free(cal);
+        return st;
+    }
+    *cal_out = cal;
+    return OQ_OK;
+}
+
+static void default_table_path(const char *out, char *buf, size_t cap) {
+    size_t n = strlen(out);
+    if (n > 5 && !strcmp(out + n - 5, ".onnx"))
+        n -= 5;
+    snprintf(buf, cap, "%.*s.calib.json", (int)n, out);
+}
+
+static void report_nodes(const struct oq_graph *g, const struct oq_quant_plan *plan) {
+    int q = 0, skipped = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        q += plan->node[i].quantize;
+    printf("nodes: %d of %d marked for quantization", q, g->n_nodes);
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!plan->node[i].quantize && (!strcmp(g->nodes[i].op_type, "Conv") || !strcmp(g->nodes[i].op_type, "MatMul") ||
+                                        !strcmp(g->nodes[i].op_type, "Gemm")))
+            printf("%s%s", skipped++ ? ", " : "; left in float: ", g->nodes[i].name);
+    printf("\n");
+}
+
+int cmd_quantize(int argc, char **argv) {
+    struct opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    oq_error err = {0};
+    oq_model *m = NULL;
+    struct oq_quant_config *cfg = NULL;
+    struct oq_calibrator *cal = NULL;
+    struct oq_quant_plan *plan = NULL;
+    struct oq_graph *qg = NULL;
+    double t0 = now_s();
+    if (oq_model_load(o.model, &m, &err))
+        goto fail;
+    if (o.config ? oq_quant_config_load(o.config, &cfg, &err) : !(cfg = oq_quant_config_default()))
+        goto fail;
+    if (apply_flags(&o, cfg, &err))
+        goto fail;
+    if (cfg->mode == OQ_QUANT_WEIGHT_ONLY) {
+        if (oq_quant_plan_from_config(m, cfg, &plan, &err))
+            goto fail;
+    } else if (o.table_in) {
+        if (oq_quant_plan_from_config(m, cfg, &plan, &err) || oq_calib_table_read(m, o.table_in, plan, &err))
+            goto fail;
+        printf("calibration: from table %s\n", o.table_in);
+    } else if (calibrate(&o, m, cfg, &cal, &plan, &err)) {
+        goto fail;
+    }
+    report_nodes(oq_model_graph(m), plan);
+    qg = oq_graph_clone(oq_model_graph(m), true);
+    if (!qg) {
+        oq_errorf(&err, OQ_ERR_NOMEM, "out of memory copying the graph");
+        goto fail;
+    }
+    struct oq_qdq_options qo = oq_qdq_options_default();
+    if (oq_qdq_apply(qg, plan, &qo, &err))
+        goto fail;
+    if (oq_onnx_save(qg, m->keep, o.out, &err))
+        goto fail;
+    if (cfg->mode != OQ_QUANT_WEIGHT_ONLY) {
+        char table[4096];
+        if (o.table_out)
+            snprintf(table, sizeof(table), "%s", o.table_out);
+        else
+            default_table_path(o.out, table, sizeof(table));
+        if (oq_calib_table_write(m, cal, plan, table, &err))
+            goto fail;
+        printf("calibration table: %s\n", table);
+    }
+    long long a = file_size(o.model), b = file_size(o.out);
+    printf("size: %.2f MiB -> %.2f MiB (%.2fx smaller)\n", (double)a / (1 << 20), (double)b / (1 << 20),
+           b > 0 ? (double)a / (double)b : 0.0);
+    printf("wrote %s (%s) in %.1f s\n", o.out, cfg->mode == OQ_QUANT_WEIGHT_ONLY ? "weights only" : "QDQ",
+           now_s() - t0);
+    rc = 0;
+    goto done;
+fail:
+    rc = cli_fail(&err);
+done:
+    oq_graph_free(qg);
+    oq_quant_plan_free(plan);
+    oq_calibrator_free(cal);
+    oq_quant_config_free(cfg);
+    oq_model_free(m);
+    return rc;
+}
+
+/* onnxq config MODEL [--config FILE] [-o OUT.json]: the (default or given) config with every quantizable node
+ * listed under "layers", ready to edit. */
+int cmd_config(int argc, char **argv) {
+    const char *model = NULL, *in = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            in = argv[++i];
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: onnxq config MODEL [--config FILE] [-o OUT.json]\n"
+                   "Writes the quantization config (default, or FILE checked against MODEL) with every node of a\n"
+                   "quantized op type listed under \"layers\", to edit and pass to `onnxq quantize --config`.\n");
+            return 0;
+        } else if (argv[i][0] == '-')
+            return fprintf(stderr, "onnxq config: unknown option '%s'\n", argv[i]), 2;
+        else
+            model = argv[i];
+    }
+    if (!model)
+        return fprintf(stderr, "usage: onnxq config MODEL [--config FILE] [-o OUT.json]\n"), 2;
+    oq_error err = {0};
+    oq_model *m = NULL;
+    struct oq_quant_config *cfg = NULL;
+    int rc = 1;
+    if (oq_model_load(model, &m, &err) ||
+        (in ? oq_quant_config_load(in, &cfg, &err) : !(cfg = oq_quant_config_default())) ||
+        oq_quant_config_validate(cfg, oq_model_graph(m), &err)) {
+        rc = cli_fail(&err);
+        goto done;
+    }
+    char *json = oq_quant_config_to_json(cfg, oq_model_graph(m));
+    if (!json) {
+        fprintf(stderr, "onnxq config: out of memory\n");
+        goto done;
+    }
+    if (out) {
+        size_t len = strlen(json);
+        json[len] = '\n';
+        rc = oq_write_file_atomic(out, json, len + 1, &err) ? cli_fail(&err) : 0;
+        if (!rc)
+            printf("wrote %s\n", out);
+    } else {
+        printf("%s\n", json);
+        rc = 0;
+    }
+    free(json);
+done:
+    oq_quant_config_free(cfg);
+    oq_model_free(m);
+    return rc;
+}
