@@ -50,3 +50,9 @@ foreach(case cls rec det cls_weights_only rec_weights_only16)
                    --work ${ONNXQ_E2E_WORK}/qdq --case ${case})
   set_tests_properties(e2e/qdq_${case} PROPERTIES LABELS e2e TIMEOUT 1800)
 endforeach()
+
+# ---------------------------------------------------------------- eval: accuracy-bench metrics (eval/ocr_metrics.py)
+# CTC decoding, edit distance / CER, polygon IoU, matching and F-score, the numpy DB post-processing and the
+# preprocessing geometry on hand-made cases (numpy + Pillow only, no models or datasets).
+add_test(NAME eval/metrics COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/eval/test_metrics.py)
+set_tests_properties(eval/metrics PROPERTIES LABELS unit)

@@ -9,7 +9,7 @@ BUILD=${ONNXQ_BUILD:-build}
 if [ "$(id -u)" -ne 0 ]; then SUDO=${SUDO:-sudo}; else SUDO=${SUDO:-}; fi
 
 APT_PKGS="build-essential cmake pkg-config python3 python3-venv python3-pip
-  libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libstb-dev libdnnl-dev"
+  libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libstb-dev libdnnl-dev fonts-noto-cjk fonts-wqy-microhei fonts-dejavu-core"
 missing=$(for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "setup: installing Debian packages: $(echo $missing)"

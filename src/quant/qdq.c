@@ -628,6 +628,18 @@ static int new_node(struct qdq *q, const char *base, const char *op, int n_in, c
     return i;
 }
 
+/* Marks a weight whose zero points are implicit zeros (no initializer yet). */
+enum { ZP_IMPLICIT = -2 };
+
+/* The scale initializer data of p: a scalar, or a 1-D vector along p->axis. */
+static struct oq_tensor *scale_tensor(const struct oq_qparam *p) {
+    int64_t n = p->n;
+    struct oq_tensor *s = oq_tensor_new(OQ_DTYPE_FLOAT, p->axis >= 0 ? 1 : 0, &n, NULL);
+    if (s)
+        memcpy(s->data, p->scale, sizeof(float) * (size_t)n);
+    return s;
+}
+
 /* Scale and zero-point initializers of p, named <base>_scale / <base>_zero_point. */
 static oq_status emit_qparams(struct qdq *q, const char *base, const struct oq_qparam *p, enum oq_dtype zp_dt,
                               int *sv, int *zv) {
@@ -682,10 +694,26 @@ static oq_status emit_initializer(struct qdq *q, int w) {
     memcpy(dims, t->dims, sizeof(dims));
     int qv = new_init(q, base, "_quantized", qt);
     int sv, zv;
-    if (qv < 0 || (st = emit_qparams(q, base, p, p->dtype, &sv, &zv)))
+    /* Signed, all-zero zero points (symmetric weights, int32 biases) are left out of the DequantizeLinear:
+     * the input is optional with that exact meaning, ONNX Runtime fuses the same, and the file is smaller.
+     * An activation that shares these parameters (Gather) creates the initializer then (shared_zero_point). */
+    bool implicit_zp = p->dtype == OQ_DTYPE_INT8 || p->dtype == OQ_DTYPE_INT16 || p->dtype == OQ_DTYPE_INT32;
+    for (int64_t c = 0; implicit_zp && c < p->n; c++)
+        implicit_zp = p->zero_point[c] == 0;
+    if (qv < 0)
         goto done;
+    if (implicit_zp) {
+        sv = new_init(q, base, "_scale", scale_tensor(p));
+        zv = -1;
+        if (sv < 0) {
+            st = nomem(q);
+            goto done;
+        }
+    } else if ((st = emit_qparams(q, base, p, p->dtype, &sv, &zv))) {
+        goto done;
+    }
     q->scale_v[w] = sv;
-    q->zp_v[w] = zv;
+    q->zp_v[w] = implicit_zp ? ZP_IMPLICIT : zv;
     int dq = new_value(q, base, "_DequantizeLinear_Output", OQ_DTYPE_FLOAT, ndim, dims);
     if (dq < 0) {
         st = nomem(q);
@@ -696,7 +724,7 @@ static oq_status emit_initializer(struct qdq *q, int w) {
     char *nb = malloc(strlen(base) + 20);
     if (nb)
         sprintf(nb, "%s_DequantizeLinear", base);
-    if (!nb || new_node(q, nb, "DequantizeLinear", 3, in, dq, p->axis) < 0)
+    if (!nb || new_node(q, nb, "DequantizeLinear", implicit_zp ? 2 : 3, in, dq, p->axis) < 0)
         st = nomem(q);
     free(nb);
     q->st.n_weights++;
@@ -728,6 +756,16 @@ static oq_status emit_activation(struct qdq *q, int t) {
     } else {
         sv = q->scale_v[root];
         zv = q->zp_v[root];
+        if (zv == ZP_IMPLICIT) { /* a QuantizeLinear needs the zero point's type: materialize it now */
+            const struct oq_qparam *rp = root_params(q, root);
+            int64_t n = rp->n;
+            struct oq_tensor *z = oq_tensor_new(rp->dtype, rp->axis >= 0 ? 1 : 0, &n, NULL);
+            zv = q->zp_v[root] = z ? new_init(q, q->g->values[root].name, "_zero_point", z) : -1;
+            if (zv < 0) {
+                st = nomem(q);
+                goto done;
+            }
+        }
         if (sv < 0 || zv < 0)
             goto done; /* the source was not emitted: leave t float */
         q->st.n_shared_tensors++;
@@ -840,8 +878,8 @@ static oq_status emit_bias(struct qdq *q, const struct bias_job *j) {
     int sv = -1, zv = -1;
     if (qv < 0)
         st = nomem(q);
-    else
-        st = emit_qparams(q, base, ps, OQ_DTYPE_INT32, &sv, &zv);
+    else if ((sv = new_init(q, base, "_scale", scale_tensor(ps))) < 0) /* zero point: implicit 0 */
+        st = nomem(q);
     if (!st) {
         /* b becomes the DequantizeLinear's output; its float data goes */
         struct oq_value *bv = &q->g->values[b];
@@ -855,7 +893,7 @@ static oq_status emit_bias(struct qdq *q, const struct bias_job *j) {
         char *nb2 = malloc(strlen(bv->name) + 20);
         if (nb2)
             sprintf(nb2, "%s_DequantizeLinear", q->g->values[b].name);
-        if (!nb2 || new_node(q, nb2, "DequantizeLinear", 3, in, b, ps->axis) < 0)
+        if (!nb2 || new_node(q, nb2, "DequantizeLinear", 2, in, b, ps->axis) < 0)
             st = nomem(q);
         free(nb2);
         q->st.n_biases++;
