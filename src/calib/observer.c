@@ -10,6 +10,11 @@
 
 oq_status oq_observer_create(const char *name, const struct oq_calib_config *cfg, struct oq_observer **out,
                              oq_error *err) {
+    return oq_observer_create_ex(name, cfg, true, out, err);
+}
+
+oq_status oq_observer_create_ex(const char *name, const struct oq_calib_config *cfg, bool with_hist,
+                                struct oq_observer **out, oq_error *err) {
     *out = NULL;
     if (!name)
         name = "?";
@@ -24,8 +29,8 @@ oq_status oq_observer_create(const char *name, const struct oq_calib_config *cfg
         goto nomem;
     size_t nl = strlen(name);
     o->name = malloc(nl + 1);
-    o->hist = calloc(2 * (size_t)cfg->hist_bins, sizeof(uint64_t));
-    if (!o->name || !o->hist)
+    o->hist = with_hist ? calloc(2 * (size_t)cfg->hist_bins, sizeof(uint64_t)) : NULL;
+    if (!o->name || (with_hist && !o->hist))
         goto nomem;
     memcpy(o->name, name, nl + 1);
     o->hist_bins = cfg->hist_bins;
@@ -55,7 +60,7 @@ double oq_observer_ema(const struct oq_observer *obs) {
 double oq_observer_bin_width(const struct oq_observer *obs) { return obs->hist_range / obs->hist_bins; }
 
 size_t oq_observer_footprint(const struct oq_observer *obs) {
-    return sizeof(*obs) + strlen(obs->name) + 1 + 2 * (size_t)obs->hist_bins * sizeof(uint64_t);
+    return sizeof(*obs) + strlen(obs->name) + 1 + (obs->hist ? 2 * (size_t)obs->hist_bins * sizeof(uint64_t) : 0);
 }
 
 oq_status oq_observer_check(const struct oq_observer *obs, oq_error *err) {
@@ -72,20 +77,48 @@ struct block_stats {
     int64_t zeros;
 };
 
+/* One pass over a block: min, max, non-finite flag, exact zeros. Written as LANES independent accumulators so
+ * the compiler vectorizes it at the baseline ISA (min/max with the `v < m ? v : m` form map to minps/maxps;
+ * NaN never reaches a min/max that matters, the block is rejected by `bad` first). */
+enum { LANES = 16 };
+
 static struct block_stats scan_block(const float *x, int64_t n) {
-    float mn = INFINITY, mx = -INFINITY;
-    uint32_t bad = 0;
-    int64_t zeros = 0;
-    for (int64_t i = 0; i < n; i++) {
+    float mn[LANES], mx[LANES];
+    uint32_t bad[LANES], zeros[LANES];
+    for (int l = 0; l < LANES; l++) {
+        mn[l] = INFINITY;
+        mx[l] = -INFINITY;
+        bad[l] = zeros[l] = 0;
+    }
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        for (int l = 0; l < LANES; l++) {
+            float v = x[i + l];
+            uint32_t u;
+            memcpy(&u, &v, sizeof(u));
+            mn[l] = v < mn[l] ? v : mn[l];
+            mx[l] = v > mx[l] ? v : mx[l];
+            bad[l] |= (u & 0x7f800000u) == 0x7f800000u;
+            zeros[l] += (u & 0x7fffffffu) == 0; /* +0 and -0 */
+        }
+    }
+    for (int l = 0; i < n; i++, l++) {
         float v = x[i];
         uint32_t u;
         memcpy(&u, &v, sizeof(u));
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
-        zeros += (v == 0.0f);
+        mn[l] = v < mn[l] ? v : mn[l];
+        mx[l] = v > mx[l] ? v : mx[l];
+        bad[l] |= (u & 0x7f800000u) == 0x7f800000u;
+        zeros[l] += (u & 0x7fffffffu) == 0;
     }
-    return (struct block_stats){mn, mx, bad, zeros};
+    struct block_stats r = {INFINITY, -INFINITY, 0, 0};
+    for (int l = 0; l < LANES; l++) {
+        r.mn = mn[l] < r.mn ? mn[l] : r.mn;
+        r.mx = mx[l] > r.mx ? mx[l] : r.mx;
+        r.bad |= bad[l];
+        r.zeros += zeros[l];
+    }
+    return r;
 }
 
 static oq_status fail_nonfinite(struct oq_observer *o, const float *x, int64_t n, int64_t base, int64_t total,
@@ -148,16 +181,69 @@ static void widen(struct oq_observer *o, double need) {
     o->hist_range = (double)k * A;
 }
 
-static void hist_block(struct oq_observer *o, const float *x, int64_t n) {
-    const int64_t H = o->hist_bins, last = 2 * H - 1;
-    /* double: A may be tiny (denormal data), and H/A must not overflow */
-    const double inv_w = (double)H / o->hist_range, hh = (double)H;
-    uint64_t *h = o->hist;
+/* Histogram counting. The index is computed in float when H/A is a normal float (exactly the double
+ * formula's result except at the last ulp of a bin edge, where either neighbour is a correct bin for a value
+ * on the edge), else in double (tiny or denormal ranges). Counts go to NSUB interleaved 32-bit
+ * sub-histograms so that runs of equal bins (ReLU/HardSwish outputs) do not serialize on one counter; they
+ * are folded into the 64-bit histogram once per update, or before the range widens. */
+enum { NSUB = 4 };
+
+struct subhist {
+    uint32_t *c;     /* NSUB * 2H counters */
+    int64_t pending; /* values counted since the last flush */
+    int64_t zeros;   /* exact zeros among them: they landed in bin H but belong to n_zeros */
+};
+
+static void hist_flush(struct oq_observer *o, struct subhist *sh) {
+    const int64_t nb = 2 * (int64_t)o->hist_bins;
+    if (!sh->pending)
+        return;
+    for (int k = 0; k < NSUB; k++) {
+        uint32_t *c = sh->c + (size_t)k * (size_t)nb;
+        for (int64_t b = 0; b < nb; b++)
+            o->hist[b] += c[b];
+        memset(c, 0, sizeof(uint32_t) * (size_t)nb);
+    }
+    o->hist[o->hist_bins] -= (uint64_t)sh->zeros;
+    sh->pending = 0;
+    sh->zeros = 0;
+}
+
+static void hist_block(struct oq_observer *o, struct subhist *sh, const float *x, int64_t n) {
+    const int64_t H = o->hist_bins, last = 2 * H - 1, nb = 2 * H;
+    const double inv_wd = (double)H / o->hist_range;
+    uint32_t *c0 = sh->c, *c1 = c0 + nb, *c2 = c1 + nb, *c3 = c2 + nb;
+    if (sh->pending + n >= (int64_t)UINT32_MAX / 2)
+        hist_flush(o, sh); /* keep every 32-bit counter from overflowing */
+    sh->pending += n;
+    if (inv_wd < 1e30 && inv_wd > 1e-30) {
+        const float inv_w = (float)inv_wd, hh = (float)H, lastf = (float)last;
+        int64_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            float f0 = x[i] * inv_w + hh, f1 = x[i + 1] * inv_w + hh;
+            float f2 = x[i + 2] * inv_w + hh, f3 = x[i + 3] * inv_w + hh;
+            f0 = f0 < 0.0f ? 0.0f : (f0 > lastf ? lastf : f0);
+            f1 = f1 < 0.0f ? 0.0f : (f1 > lastf ? lastf : f1);
+            f2 = f2 < 0.0f ? 0.0f : (f2 > lastf ? lastf : f2);
+            f3 = f3 < 0.0f ? 0.0f : (f3 > lastf ? lastf : f3);
+            c0[(int32_t)f0]++;
+            c1[(int32_t)f1]++;
+            c2[(int32_t)f2]++;
+            c3[(int32_t)f3]++;
+        }
+        for (; i < n; i++) {
+            float f = x[i] * inv_w + hh;
+            f = f < 0.0f ? 0.0f : (f > lastf ? lastf : f);
+            c0[(int32_t)f]++;
+        }
+        return;
+    }
+    const double hh = (double)H;
     for (int64_t i = 0; i < n; i++) {
-        int64_t idx = (int64_t)((double)x[i] * inv_w + hh);
+        int64_t idx = (int64_t)((double)x[i] * inv_wd + hh);
         idx = idx < 0 ? 0 : idx;
         idx = idx > last ? last : idx;
-        h[idx]++;
+        c0[idx]++;
     }
 }
 
@@ -171,7 +257,7 @@ oq_status oq_observer_update(struct oq_observer *o, const float *x, int64_t n, o
         o->n_batches++;
         return OQ_OK;
     }
-    if (o->hist_range == 0) {
+    if (o->hist && o->hist_range == 0) {
         /* Initial range from the whole batch (one extra pass, only until the first nonzero value). */
         struct block_stats s = scan_block(x, n);
         if (s.bad)
@@ -181,25 +267,35 @@ oq_status oq_observer_update(struct oq_observer *o, const float *x, int64_t n, o
             o->hist_range = a;
     }
     float bmax_abs = 0;
+    struct subhist sh = {0};
+    if (o->hist && !(sh.c = calloc((size_t)NSUB * 2 * (size_t)o->hist_bins, sizeof(uint32_t))))
+        return oq_errorf(err, OQ_ERR_NOMEM, "tensor '%s': out of memory for the histogram", o->name);
     for (int64_t base = 0; base < n; base += OQ_OBSERVER_BLOCK) {
         int64_t len = n - base < OQ_OBSERVER_BLOCK ? n - base : OQ_OBSERVER_BLOCK;
         const float *xb = x + base;
         struct block_stats s = scan_block(xb, len);
-        if (s.bad)
+        if (s.bad) {
+            free(sh.c);
             return fail_nonfinite(o, xb, len, base, n, err);
+        }
         o->min = s.mn < o->min ? s.mn : o->min;
         o->max = s.mx > o->max ? s.mx : o->max;
         float a = fmaxf(-s.mn, s.mx);
         bmax_abs = a > bmax_abs ? a : bmax_abs;
         o->n_zeros += s.zeros;
-        if (s.zeros == len)
+        if (s.zeros == len || !o->hist)
             continue;
-        if ((double)a > o->hist_range)
+        if ((double)a > o->hist_range) {
+            hist_flush(o, &sh); /* counts so far belong to the old bins */
             widen(o, (double)a);
-        hist_block(o, xb, len);
+        }
+        hist_block(o, &sh, xb, len);
         /* +-0 land exactly in bin H (0 * inv_w + H == H); they are counted in n_zeros instead */
-        o->hist[o->hist_bins] -= (uint64_t)s.zeros;
+        sh.zeros += s.zeros;
     }
+    if (o->hist)
+        hist_flush(o, &sh);
+    free(sh.c);
     o->absmax = bmax_abs > o->absmax ? bmax_abs : o->absmax;
     o->n_values += n;
     o->ema_state = o->ema_rate * o->ema_state + 1.0;

@@ -61,7 +61,7 @@ struct oq_observer {
     double ema_state;       /**< PaddleSlim moving-average state (sum of rate^k) */
     double ema_accum;       /**< PaddleSlim moving-average accumulator */
     double hist_range;      /**< A: the histogram covers [-A, A]; 0 while only zeros were seen */
-    uint64_t *hist;         /**< 2*H counts of the nonzero values */
+    uint64_t *hist;         /**< 2*H counts of the nonzero values; NULL when created without a histogram */
     char failed_msg[1024];  /**< the error an update reported, repeated by later calls */
 };
 
@@ -73,6 +73,13 @@ struct oq_observer {
 oq_status oq_observer_create(const char *name, const struct oq_calib_config *cfg, struct oq_observer **out,
                              oq_error *err);
 void oq_observer_free(struct oq_observer *obs);
+/**
+ * As oq_observer_create, but with_hist = false keeps only min/max/abs-max/moving average and counts: updates
+ * are several times faster, and only the algorithms that need no histogram (min_max, abs_max,
+ * moving_average_abs_max; see oq_calib_algo_needs_hist) can then compute a range.
+ */
+oq_status oq_observer_create_ex(const char *name, const struct oq_calib_config *cfg, bool with_hist,
+                                struct oq_observer **out, oq_error *err);
 
 /**
  * Add one batch of n float values (any layout: statistics are per tensor). n == 0 counts a batch with no

@@ -256,6 +256,11 @@ static void sym_to_range(const struct oq_observer *o, const struct oq_calib_conf
     }
 }
 
+bool oq_calib_algo_needs_hist(enum oq_calib_algo algo) {
+    return algo == OQ_CALIB_ALGO_PERCENTILE || algo == OQ_CALIB_ALGO_MSE || algo == OQ_CALIB_ALGO_KL ||
+           algo == OQ_CALIB_ALGO_KL_V2;
+}
+
 oq_status oq_calib_range(const struct oq_observer *o, const struct oq_calib_config *cfg, float *lo, float *hi,
                          oq_error *err) {
     OQ_TRY(oq_calib_config_check(cfg, err));
@@ -264,6 +269,10 @@ oq_status oq_calib_range(const struct oq_observer *o, const struct oq_calib_conf
         return oq_errorf(err, OQ_ERR_ARG, "tensor '%s': no calibration values were observed (%lld batches); "
                          "give at least one batch of calibration data that reaches this tensor", o->name,
                          (long long)o->n_batches);
+    if (oq_calib_algo_needs_hist(cfg->algo) && !o->hist)
+        return oq_errorf(err, OQ_ERR_ARG, "tensor '%s': algorithm %s needs a histogram, but the tensor was observed "
+                         "without one (its configured algorithm did not need it); calibrate again with %s configured",
+                         o->name, oq_calib_algo_name(cfg->algo), oq_calib_algo_name(cfg->algo));
     switch (cfg->algo) {
     case OQ_CALIB_ALGO_MIN_MAX:
         *lo = o->min;

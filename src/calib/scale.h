@@ -76,6 +76,8 @@ enum oq_calib_algo {
 /** "min_max", "abs_max", "moving_average_abs_max", "percentile", "mse", "kl", "kl_v2",
  *  "channel_wise_abs_max"; "?" for out-of-range values. */
 const char *oq_calib_algo_name(enum oq_calib_algo algo);
+/** Does the algorithm need the observer's histogram (percentile, mse, kl, kl_v2)? */
+bool oq_calib_algo_needs_hist(enum oq_calib_algo algo);
 /** Parse a name (exact, lower case); on failure OQ_ERR_ARG with the list of valid names. */
 oq_status oq_calib_algo_parse(const char *s, enum oq_calib_algo *out, oq_error *err);
 

@@ -24,7 +24,8 @@ static oq_status observe(struct oq_calibrator *c, int v, const float *x, int64_t
     if (!c->obs[v]) {
         struct oq_calib_config act;
         oq_quant_config_tensor(c->cfg, g, v, &act);
-        OQ_TRY(oq_observer_create(g->values[v].name, &act, &c->obs[v], err));
+        /* histograms only where the tensor's algorithm reads one: min/max-style calibration runs much faster */
+        OQ_TRY(oq_observer_create_ex(g->values[v].name, &act, oq_calib_algo_needs_hist(act.algo), &c->obs[v], err));
     }
     return oq_observer_update(c->obs[v], x, n, err);
 }

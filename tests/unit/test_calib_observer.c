@@ -229,7 +229,40 @@ static void test_bad_config(void) {
     oq_observer_free(NULL);
 }
 
+/* Without a histogram: the same min/max/abs-max/EMA, a smaller footprint, and histogram algorithms refuse
+ * with a message that says why. */
+static void test_without_histogram(void) {
+    struct oq_calib_config cfg = oq_calib_config_default();
+    struct oq_observer *a = NULL, *b = NULL;
+    oq_error err = {0};
+    CHECK_OK(oq_observer_create_ex("with", &cfg, true, &a, &err), &err);
+    CHECK_OK(oq_observer_create_ex("without", &cfg, false, &b, &err), &err);
+    uint64_t seed = 5;
+    float x[10000];
+    for (int batch = 0; batch < 3; batch++) {
+        for (int i = 0; i < 10000; i++)
+            x[i] = i % 7 == 0 ? 0.0f : test_rng_uniform(&seed, -3.0f - (float)batch, 2.0f);
+        CHECK_OK(oq_observer_update(a, x, 10000, &err), &err);
+        CHECK_OK(oq_observer_update(b, x, 10000, &err), &err);
+    }
+    CHECK(a->min == b->min && a->max == b->max && a->absmax == b->absmax && a->n_zeros == b->n_zeros);
+    CHECK(oq_observer_ema(a) == oq_observer_ema(b));
+    CHECK(oq_observer_footprint(b) < oq_observer_footprint(a) / 10);
+    float lo1, hi1, lo2, hi2;
+    cfg.algo = OQ_CALIB_ALGO_MIN_MAX;
+    CHECK_OK(oq_calib_range(a, &cfg, &lo1, &hi1, &err), &err);
+    CHECK_OK(oq_calib_range(b, &cfg, &lo2, &hi2, &err), &err);
+    CHECK(lo1 == lo2 && hi1 == hi2);
+    cfg.algo = OQ_CALIB_ALGO_KL;
+    memset(&err, 0, sizeof(err));
+    CHECK(oq_calib_range(b, &cfg, &lo2, &hi2, &err) == OQ_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, "'without'") && strstr(err.msg, "histogram"), "%s", err.msg);
+    oq_observer_free(a);
+    oq_observer_free(b);
+}
+
 int main(void) {
+    test_without_histogram();
     test_basic_stats();
     test_footprint_bounded();
     test_ema();
