@@ -275,103 +275,75 @@ static int fuse_post_affine(struct oq_graph *g, const int *uses, bool *dead) {
     return count;
 }
 
+/* The rewrites, in order. Each marks the nodes it makes dead; `resort` when the rewrite can make a node read a
+ * value produced later in the current order (the residual add's summand). */
+typedef int (*fuse_fn)(struct oq_graph *g, const int *uses, bool *dead);
+static const struct {
+    fuse_fn fn;
+    bool resort;
+} fuse_passes[] = {
+    {fuse_hardswish, false},
+    {fuse_conv_add, true},
+    {fuse_conv_activation, false},
+    {fuse_post_affine, false},
+};
+
+/* Fresh per-pass scratch: use counts of the current graph and an all-false dead mask. */
+static bool scratch_reset(const struct oq_graph *g, int **uses, bool **dead) {
+    free(*uses);
+    free(*dead);
+    *uses = malloc(sizeof(int) * (size_t)(g->n_values + 1));
+    *dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+    if (!*uses || !*dead)
+        return false;
+    count_uses(g, *uses);
+    return true;
+}
+
+/* FusedConv lives in the internal domain, which must be imported for op resolution. */
+static bool import_internal_domain(struct oq_graph *g) {
+    for (int i = 0; i < g->n_opsets; i++)
+        if (!strcmp(g->opsets[i].domain, "com.onnxq"))
+            return true;
+    struct oq_opset *o = realloc(g->opsets, sizeof(*o) * (size_t)(g->n_opsets + 1));
+    if (!o)
+        return false;
+    g->opsets = o;
+    if (!(o[g->n_opsets].domain = strdup("com.onnxq")))
+        return false;
+    o[g->n_opsets].version = 1;
+    g->n_opsets++;
+    return true;
+}
+
 int oq_fuse_graph(struct oq_graph *g, oq_error *err) {
     if (oq_graph_link(g, err))
         return -1;
-    int *uses = malloc(sizeof(int) * (size_t)(g->n_values + 1));
-    bool *dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
-    int total = 0;
-    if (!uses || !dead) {
-        free(uses);
-        free(dead);
-        oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
-        return -1;
-    }
-    count_uses(g, uses);
-    int n = fuse_hardswish(g, uses, dead);
-    if (n > 0) {
+    int *uses = NULL, total = 0;
+    bool *dead = NULL, ok = true;
+    for (size_t k = 0; ok && k < sizeof(fuse_passes) / sizeof(fuse_passes[0]); k++) {
+        int n = (ok = scratch_reset(g, &uses, &dead)) ? fuse_passes[k].fn(g, uses, dead) : -1;
+        if (n < 0) {
+            ok = false;
+            break;
+        }
+        if (n == 0)
+            continue;
         total += n;
         oq_graph_remove_nodes(g, dead);
-        free(dead);
-        dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
-        uses = realloc(uses, sizeof(int) * (size_t)(g->n_values + 1));
-        if (!dead || !uses) {
+        if (fuse_passes[k].resort ? oq_graph_toposort(g, err) != OQ_OK : oq_graph_link(g, err) != OQ_OK) {
             free(uses);
             free(dead);
-            oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
             return -1;
-        }
-        count_uses(g, uses);
-    }
-    n = fuse_conv_add(g, uses, dead);
-    if (n < 0) {
-        free(uses);
-        free(dead);
-        oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
-        return -1;
-    }
-    if (n > 0) {
-        total += n;
-        oq_graph_remove_nodes(g, dead);
-        free(dead);
-        dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
-        uses = realloc(uses, sizeof(int) * (size_t)(g->n_values + 1));
-        if (!dead || !uses || oq_graph_toposort(g, err)) {
-            free(uses);
-            free(dead);
-            if (err && !err->code)
-                oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
-            return -1;
-        }
-        count_uses(g, uses);
-    }
-    n = fuse_conv_activation(g, uses, dead);
-    if (n < 0) {
-        free(uses);
-        free(dead);
-        oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
-        return -1;
-    }
-    if (n > 0) {
-        total += n;
-        oq_graph_remove_nodes(g, dead);
-        free(dead);
-        dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
-        uses = realloc(uses, sizeof(int) * (size_t)(g->n_values + 1));
-        oq_graph_link(g, NULL);
-        if (!dead || !uses) {
-            free(uses);
-            free(dead);
-            oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
-            return -1;
-        }
-        count_uses(g, uses);
-        int na = fuse_post_affine(g, uses, dead);
-        if (na < 0) {
-            free(uses);
-            free(dead);
-            oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
-            return -1;
-        }
-        if (na > 0) {
-            total += na;
-            oq_graph_remove_nodes(g, dead);
-        }
-        /* the internal domain must be imported for op resolution */
-        bool have = false;
-        for (int i = 0; i < g->n_opsets; i++)
-            have |= !strcmp(g->opsets[i].domain, "com.onnxq");
-        if (!have) {
-            struct oq_opset *o = realloc(g->opsets, sizeof(*o) * (size_t)(g->n_opsets + 1));
-            if (o) {
-                g->opsets = o;
-                o[g->n_opsets].domain = strdup("com.onnxq");
-                o[g->n_opsets].version = 1;
-                g->n_opsets++;
-            }
         }
     }
     free(uses);
     free(dead);
+    if (ok && total > 0)
+        ok = import_internal_domain(g);
+    if (!ok) {
+        oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
+        return -1;
+    }
     return total;
 }
