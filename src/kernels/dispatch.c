@@ -25,7 +25,7 @@ static oq_kernel_level level_from_env(void) {
         return OQ_KERNELS_REF;
     if (strcmp(e, "avx2") == 0)
         return OQ_KERNELS_AVX2;
-    if (strcmp(e, "avx512") == 0)
+    if (strcmp(e, "avx512") == 0 || strcmp(e, "avx512vnni") == 0)
         return OQ_KERNELS_AVX512;
     return OQ_KERNELS_AUTO;
 }
@@ -50,6 +50,21 @@ void oq_kernels_init(struct oq_kernels *k, oq_kernel_level requested) {
     k->im2col = oq_im2col_ref;
     k->col2im = lvl == OQ_KERNELS_REF ? oq_col2im_ref : oq_col2im_rows;
     k->act_row = oq_act_row_ref;
+    k->qgemm = oq_qgemm_ref;
+    k->qgemm_name = "ref";
+    k->qdwconv = oq_qdwconv_ref;
+    k->qim2col = oq_qim2col_ref;
+    if (lvl >= OQ_KERNELS_AVX2) {
+        k->qgemm = oq_qgemm_avx2;
+        k->qgemm_name = "avx2";
+        k->qdwconv = oq_qdwconv_avx2;
+        k->qim2col = oq_qim2col_fast;
+    }
+    if (lvl >= OQ_KERNELS_AVX512 && f.avx512vnni) {
+        k->qgemm = oq_qgemm_avx512vnni;
+        k->qgemm_name = "avx512vnni";
+        k->qdwconv = oq_qdwconv_avx512vnni;
+    }
     if (lvl >= OQ_KERNELS_AVX512) {
         k->sgemm = oq_sgemm_avx512;
         k->sgemm_name = "avx512";

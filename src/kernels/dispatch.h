@@ -1,5 +1,5 @@
 /* The session's kernel table: function pointers chosen once per session from CPU features, or forced with
- * oq_session_options.kernels / ONNXQ_KERNELS=ref|avx2|avx512. No global state: each session owns one.
+ * oq_session_options.kernels / ONNXQ_KERNELS=ref|avx2|avx512 (avx512vnni is accepted as avx512). No global state: each session owns one.
  *
  * FP32 kernels in the table (each has a plain-C `_ref` twin that is the oracle in tests/kernels/):
  *   sgemm    GEMM; "dnnl" (oneDNN's JIT sgemm, one slice per pool thread) when built with ONNXQ_WITH_DNNL
@@ -23,6 +23,7 @@
 #include "core/pool.h"
 #include "kernels/activation.h"
 #include "kernels/conv.h"
+#include "kernels/qgemm.h"
 #include "onnxq/onnxq.h"
 
 struct oq_kernels;
@@ -52,6 +53,12 @@ struct oq_kernels {
     oq_im2col_fn im2col;
     oq_col2im_fn col2im;
     oq_act_row_fn act_row;
+    /* Integer kernels (kernels/qgemm.h): "avx512vnni" at level AVX512 on a CPU with AVX512-VNNI, "avx2" at
+     * level AVX2 (or AVX512 without VNNI), else "ref". */
+    const char *qgemm_name;
+    oq_qgemm_fn qgemm;
+    oq_qdwconv_fn qdwconv;
+    oq_qim2col_fn qim2col;
     /* OpenMP thread-count ICV accessors of the OpenMP runtime oneDNN was built with, looked up at init
      * (NULL when absent). sgemm_dnnl.c uses them to keep oneDNN single-threaded inside our pool threads. */
     void (*omp_set_num_threads)(int);

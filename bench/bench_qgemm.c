@@ -1,0 +1,234 @@
+/* GOP/s (2*M*N*K ops per GEMM) of every u8 x s8 GEMM -- ref / avx2 / avx512vnni, oneDNN's dnnl_gemm_u8s8s32
+ * for comparison -- and of the session's FP32 sgemm, at PaddleOCR conv / matmul shapes, on 1 and 2 threads,
+ * median of 5 runs, all in this one run. The integer GEMMs include the full epilogue (per-channel requant to
+ * u8); oneDNN's u8s8s32 gets the transposed problem (it wants u8 as the left operand: C^T[N,M] = X^T W^T,
+ * an NHWC output) and stops at int32. Also measures this core's VNNI peak with a register-only vpdpbusd
+ * loop and prints every result as a share of it (2 threads: of twice the 1-core peak).
+ *
+ *   bench_qgemm [reps]     (default 5; ONNXQ_BENCH_NO_REF=1 skips the slow reference) */
+#include <immintrin.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/dispatch.h"
+#if defined(ONNXQ_WITH_DNNL)
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+struct shape {
+    const char *what;
+    int M, N, K;
+};
+
+static const struct shape shapes[] = {
+    {"det conv0 3x3 s2 (3->16) @160x160", 16, 25600, 27},
+    {"det 1x1 @160x160 (16->64)", 64, 25600, 16},
+    {"det 3x3 @80x80 (32->32)", 32, 6400, 288},
+    {"det 1x1 @80x80 (32->64)", 64, 6400, 32},
+    {"det 1x1 @40x40 (96->96)", 96, 1600, 96},
+    {"det 3x3 @40x40 (112->120)", 120, 1600, 1008},
+    {"det 1x1 @20x20 (480->480)", 480, 400, 480},
+    {"rec 1x1 @1x80 (480->480)", 480, 80, 480},
+    {"rec matmul [T*B,C]x[C,D] (120x200x96)", 120, 200, 96},
+    {"big 256x3136x576", 256, 3136, 576},
+};
+enum { NSHAPES = sizeof(shapes) / sizeof(shapes[0]) };
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Register-only vpdpbusd loop: 16 independent accumulators (zmm16-31; latency 4-5 cycles x 2 ports < 16),
+ * 128 ops each. In asm so that nothing but vpdpbusd and the loop counter runs. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) static double vnni_peak_gops(void) {
+    const long iters = 20000000;
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        long n = iters;
+        double t0 = now();
+        __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                         "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                         "1:\n\t"
+#define P(r) "vpdpbusd %%zmm0, %%zmm1, %%zmm" #r "\n\t"
+                         P(16) P(17) P(18) P(19) P(20) P(21) P(22) P(23)
+                         P(24) P(25) P(26) P(27) P(28) P(29) P(30) P(31)
+#undef P
+                         "dec %0\n\t"
+                         "jnz 1b\n\t"
+                         : "+r"(n)
+                         :
+                         : "cc", "xmm0", "xmm1", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+                           "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+        double g = (double)iters * 16 * 128 / (now() - t0) * 1e-9;
+        best = g > best ? g : best;
+    }
+    return best;
+}
+
+struct qrun {
+    const struct oq_kernels *k;
+    struct oq_pool *pool;
+    const struct oq_qgemm_packed *pw;
+    struct oq_qgemm_args *a;
+    void *scratch;
+    size_t sb;
+    /* dnnl */
+    const uint8_t *X;
+    const int8_t *W;
+    int32_t *C;
+    int dnnl_threads;
+    /* fp32 */
+    const float *Af, *Bf;
+    float *Cf;
+    int kind; /* 0 qgemm, 1 dnnl u8s8s32, 2 fp32 sgemm */
+};
+
+static void run_once(const struct qrun *r, const struct shape *s) {
+    if (r->kind == 0) {
+        oq_status st = oq_qgemm(r->k, r->pool, r->pw, r->a, r->scratch, r->sb);
+        if (st != OQ_OK) {
+            fprintf(stderr, "qgemm failed: %s\n", oq_status_str(st));
+            exit(1);
+        }
+    } else if (r->kind == 2) {
+        r->k->sgemm(r->k, r->pool, false, false, s->M, s->N, s->K, 1.0f, r->Af, s->K, r->Bf, s->N, 0.0f, r->Cf,
+                    s->N);
+    }
+#if defined(ONNXQ_WITH_DNNL)
+    else {
+        int32_t co = 0;
+        int prev = r->k->omp_get_max_threads ? r->k->omp_get_max_threads() : 1;
+        if (r->k->omp_set_num_threads)
+            r->k->omp_set_num_threads(r->dnnl_threads);
+        dnnl_gemm_u8s8s32('T', 'T', 'F', s->N, s->M, s->K, 1.0f, r->X, s->N, 0, r->W, s->K, 0, 0.0f, r->C, s->M,
+                          &co);
+        if (r->k->omp_set_num_threads)
+            r->k->omp_set_num_threads(prev);
+    }
+#endif
+}
+
+static double measure(const struct qrun *r, const struct shape *s, int reps) {
+    double ops = 2.0 * s->M * s->N * s->K;
+    int inner = (int)(2e7 / ops * 50);
+    inner = inner < 1 ? 1 : inner > 20000 ? 20000 : inner;
+    run_once(r, s);
+    double t[16];
+    for (int i = 0; i < reps; i++) {
+        double t0 = now();
+        for (int j = 0; j < inner; j++)
+            run_once(r, s);
+        t[i] = (now() - t0) / inner;
+    }
+    qsort(t, (size_t)reps, sizeof(double), cmp_d);
+    return ops / t[reps / 2] * 1e-9;
+}
+
+int main(int argc, char **argv) {
+    int reps = argc > 1 ? atoi(argv[1]) : 5;
+    if (reps < 1 || reps > 15)
+        reps = 5;
+    bool no_ref = getenv("ONNXQ_BENCH_NO_REF") != NULL;
+    struct oq_kernels k;
+    oq_kernels_init(&k, OQ_KERNELS_AUTO);
+    struct oq_cpu_features f;
+    oq_cpu_detect(&f);
+    oq_error err = {0};
+    struct oq_pool *pool2 = NULL;
+    if (oq_pool_create(2, &pool2, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    double peak = f.avx512vnni ? vnni_peak_gops() : 0;
+    {
+        FILE *la = fopen("/proc/loadavg", "r");
+        char buf[64] = "";
+        if (la && fgets(buf, sizeof(buf), la))
+            printf("load average at start: %s", buf); /* 2 shared cores: 2-thread numbers need an idle machine */
+        if (la)
+            fclose(la);
+    }
+    printf("VNNI peak (register-only vpdpbusd zmm loop): %.0f GOP/s per core\n", peak);
+    printf("session: qgemm %s, sgemm %s; median of %d; GOP/s 1 thread / 2 threads (%% of VNNI peak)\n",
+           k.qgemm_name, k.sgemm_name, reps);
+
+    struct impl {
+        const char *name;
+        oq_qgemm_fn fn;
+        int kind;
+    } impls[8];
+    int ni = 0;
+    if (!no_ref)
+        impls[ni++] = (struct impl){"ref", oq_qgemm_ref, 0};
+    if (f.avx2)
+        impls[ni++] = (struct impl){"avx2", oq_qgemm_avx2, 0};
+    if (f.avx512vnni)
+        impls[ni++] = (struct impl){"avx512vnni", oq_qgemm_avx512vnni, 0};
+#if defined(ONNXQ_WITH_DNNL)
+    impls[ni++] = (struct impl){"dnnl_u8s8s32", NULL, 1};
+#endif
+    impls[ni++] = (struct impl){"fp32 sgemm", NULL, 2};
+
+    printf("%-38s %4s %6s %5s", "shape", "M", "N", "K");
+    for (int i = 0; i < ni; i++)
+        printf(" | %-27s", impls[i].name);
+    printf(" | vnni/fp32\n");
+    for (int si = 0; si < NSHAPES; si++) {
+        const struct shape *s = &shapes[si];
+        int8_t *W = malloc((size_t)s->M * s->K);
+        uint8_t *X = malloc((size_t)s->K * s->N), *Y = malloc((size_t)s->M * s->N);
+        int32_t *C = malloc(sizeof(int32_t) * (size_t)s->M * s->N);
+        float *Af = malloc(sizeof(float) * (size_t)s->M * s->K), *Bf = malloc(sizeof(float) * (size_t)s->K * s->N);
+        float *Cf = malloc(sizeof(float) * (size_t)s->M * s->N), *scale = malloc(sizeof(float) * (size_t)s->M);
+        int32_t *bias = malloc(sizeof(int32_t) * (size_t)s->M);
+        for (int64_t i = 0; i < (int64_t)s->M * s->K; i++)
+            W[i] = (int8_t)((i * 37) % 255 - 127), Af[i] = (float)((i * 7) % 13) * 0.1f - 0.6f;
+        for (int64_t i = 0; i < (int64_t)s->K * s->N; i++)
+            X[i] = (uint8_t)((i * 11) % 256), Bf[i] = (float)((i * 5) % 11) * 0.1f - 0.5f;
+        for (int m = 0; m < s->M; m++)
+            scale[m] = 1.0f / (float)(s->K * 200 + m), bias[m] = m * 3 - 100;
+        void *pbuf = aligned_alloc(64, oq_qgemm_packed_bytes(s->M, s->K));
+        struct oq_qgemm_packed pw;
+        oq_qgemm_pack(&pw, W, s->M, s->K, s->K, pbuf);
+        size_t sb = oq_qgemm_scratch_size(s->K, 2);
+        void *scratch = aligned_alloc(64, (sb + 63) & ~(size_t)63);
+        struct oq_qgemm_args a = {.N = s->N, .x = X, .ldx = s->N, .x_zp = 128, .y = Y, .ldy = s->N,
+                                  .ep = {.out = OQ_QGEMM_OUT_U8, .scale = scale, .per_channel = true,
+                                         .bias = bias, .out_zp = 0, .act_min = 0, .act_max = 255}};
+        printf("%-38s %4d %6d %5d", s->what, s->M, s->N, s->K);
+        double vnni1 = 0, fp1 = 0;
+        for (int i = 0; i < ni; i++) {
+            struct oq_kernels kk = k;
+            if (impls[i].fn)
+                kk.qgemm = impls[i].fn;
+            struct qrun r = {.k = &kk, .pw = &pw, .a = &a, .scratch = scratch, .sb = sb, .X = X, .W = W, .C = C,
+                             .Af = Af, .Bf = Bf, .Cf = Cf, .kind = impls[i].kind, .dnnl_threads = 1};
+            bool is_ref = impls[i].fn == oq_qgemm_ref;
+            double g1 = measure(&r, s, is_ref ? 1 : reps);
+            r.pool = pool2;
+            r.dnnl_threads = 2;
+            double g2 = is_ref ? 0 : measure(&r, s, reps);
+            if (impls[i].fn == oq_qgemm_avx512vnni)
+                vnni1 = g1;
+            if (impls[i].kind == 2)
+                fp1 = g1;
+            printf(" | %6.1f (%3.0f%%) / %6.1f (%3.0f%%)", g1, peak > 0 ? 100 * g1 / peak : 0, g2,
+                   peak > 0 ? 100 * g2 / (2 * peak) : 0);
+        }
+        printf(" | %5.2fx\n", fp1 > 0 ? vnni1 / fp1 : 0);
+        fflush(stdout);
+        free(W); free(X); free(Y); free(C); free(Af); free(Bf); free(Cf); free(scale); free(bias);
+        free(pbuf); free(scratch);
+    }
+    oq_pool_free(pool2);
+    return 0;
+}
