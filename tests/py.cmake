@@ -56,3 +56,14 @@ endforeach()
 # preprocessing geometry on hand-made cases (numpy + Pillow only, no models or datasets).
 add_test(NAME eval/metrics COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/eval/test_metrics.py)
 set_tests_properties(eval/metrics PROPERTIES LABELS unit)
+
+# ---------------------------------------------------------------- e2e: INT8 numerics vs ONNX Runtime (issue 4)
+# tests/e2e/test_int8_numerics.py: cls, rec and det (256x256) quantized with `onnxq quantize --data random`, run by
+# onnxq with the INT8 lowering (exec/lower_qdq.h) and by ORT's integer kernels; every QuantizeLinear output is
+# compared, and the last one before each graph output must be >= 99.9% identical and never more than 1 step apart.
+foreach(case cls rec det)
+  add_test(NAME e2e/int8_numerics_${case}
+           COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_int8_numerics.py
+                   --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/int8 --case ${case})
+  set_tests_properties(e2e/int8_numerics_${case} PROPERTIES LABELS e2e TIMEOUT 900)
+endforeach()

@@ -176,6 +176,9 @@ typedef struct oq_session_options {
     int no_fusion;           /**< run the graph node by node as written: no execution-only fusions, so hooks
                                   see every tensor of the model (calibration and comparison set this) */
     int profile;             /**< time every node (see oq_session_node_profile) */
+    int no_int8_lowering;    /**< keep QDQ graphs float-simulated: no DequantizeLinear -> Conv/MatMul ->
+                                  QuantizeLinear lowering to integer ops (exec/lower_qdq.h; ignored with
+                                  no_fusion, which also disables it) */
     oq_node_hook hook;       /**< optional per-node observer */
     void *hook_user;
 } oq_session_options;

@@ -73,6 +73,11 @@ oq_status oq_fold_constants(struct oq_graph *g, int *n_folded, oq_error *err) {
         const struct oq_node *n = &g->nodes[i];
         if (!n->def || n->n_in == 0 || n->n_in > 16 || n->n_out > 16)
             continue;
+        /* A DequantizeLinear of a constant is a quantized weight: folding it would store the weight as float
+         * again (a re-saved QDQ model would grow 4x) and hide it from the INT8 lowering. Sessions still
+         * evaluate it once per plan. */
+        if (!*n->domain && !strcmp(n->op_type, "DequantizeLinear"))
+            continue;
         struct oq_tensor *in[16];
         bool all_const = true;
         for (int k = 0; k < n->n_in; k++) {

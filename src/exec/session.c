@@ -15,6 +15,7 @@
 #include "core/pool.h"
 #include "exec/fold.h"
 #include "exec/fuse.h"
+#include "exec/lower_qdq.h"
 #include "exec/model.h"
 #include "exec/plan.h"
 #include "kernels/dispatch.h"
@@ -132,7 +133,8 @@ oq_status oq_session_create(const oq_model *m, const oq_session_options *opt, oq
     }
     if (!s->opt.no_fusion) {
         int unsupported = 0;
-        if (oq_fuse_graph(s->g, err) < 0 || oq_model_resolve(s->g, &unsupported, err)) {
+        if (oq_fuse_graph(s->g, err) < 0 || (!s->opt.no_int8_lowering && oq_lower_qdq_graph(s->g, err) < 0) ||
+            oq_model_resolve(s->g, &unsupported, err)) {
             st = err ? err->code : OQ_ERR_MODEL;
             goto fail;
         }

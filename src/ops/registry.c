@@ -74,6 +74,11 @@ extern const struct oq_op_def oq_op_unsqueeze; /* Unsqueeze */
 extern const struct oq_op_def oq_op_upsample; /* Upsample */
 extern const struct oq_op_def oq_op_where; /* Where */
 extern const struct oq_op_def oq_op_fusedconv; /* com.onnxq.FusedConv: Conv + activation, made by the session's fusion pass */
+extern const struct oq_op_def oq_op_qadd; /* com.onnxq.QAdd: DQ + DQ -> Add -> Q on uint8 with ORT's QLinearAdd numerics, made by the session's INT8 lowering */
+extern const struct oq_op_def oq_op_qaveragepool; /* com.onnxq.QAveragePool: DQ -> AveragePool -> Q on uint8 with ORT's QLinearAveragePool numerics, made by the session's INT8 lowering */
+extern const struct oq_op_def oq_op_qconv; /* com.onnxq.QConv: DQ -> Conv -> Q as one uint8 x int8 conv, made by the session's INT8 lowering */
+extern const struct oq_op_def oq_op_qmatmul; /* com.onnxq.QMatMul: DQ -> MatMul(const int8 B) -> Q, made by the session's INT8 lowering */
+extern const struct oq_op_def oq_op_qsoftmax; /* com.onnxq.QSoftmax: DQ -> Softmax -> Q on uint8 with ORT's QLinearSoftmax table numerics, made by the session's INT8 lowering */
 
 static const struct oq_op_def *const registry[] = {
     &oq_op_abs,
@@ -144,6 +149,11 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_upsample,
     &oq_op_where,
     &oq_op_fusedconv,
+    &oq_op_qadd,
+    &oq_op_qaveragepool,
+    &oq_op_qconv,
+    &oq_op_qmatmul,
+    &oq_op_qsoftmax,
 };
 enum { REGISTRY_COUNT = sizeof(registry) / sizeof(registry[0]) };
 
