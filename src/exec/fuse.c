@@ -114,20 +114,6 @@ static bool is_fused_conv(const struct oq_node *n) {
     return !strcmp(n->domain, "com.onnxq") && !strcmp(n->op_type, "FusedConv");
 }
 
-static bool set_op(struct oq_node *n, const char *domain, const char *op) {
-    char *d = strdup(domain), *o = strdup(op);
-    if (!d || !o) {
-        free(d);
-        free(o);
-        return false;
-    }
-    free(n->domain);
-    free(n->op_type);
-    n->domain = d;
-    n->op_type = o;
-    return true;
-}
-
 /* Conv -> Add(z) => FusedConv(x, w, b, z): the residual add happens in the conv's epilogue. The conv now
  * reads z, which may be computed after it in the current order, so the caller re-sorts. */
 static int fuse_conv_add(struct oq_graph *g, const int *uses, bool *dead) {
@@ -150,7 +136,7 @@ static int fuse_conv_add(struct oq_graph *g, const int *uses, bool *dead) {
                 conv->in[k] = -1;
             conv->in[3] = z;
             conv->n_in = 4;
-            if (!set_op(conv, "com.onnxq", "FusedConv"))
+            if (!oq_node_set_op(conv, "com.onnxq", "FusedConv"))
                 return -1;
             conv->out[0] = a->out[0];
             dead[i] = true;
@@ -192,7 +178,7 @@ static int fuse_conv_activation(struct oq_graph *g, const int *uses, bool *dead)
             continue;
         if (!is_op(conv, "Conv") && !(is_fused_conv(conv) && !oq_node_attr(conv, "activation")))
             continue;
-        if (!set_op(conv, "com.onnxq", "FusedConv"))
+        if (!oq_node_set_op(conv, "com.onnxq", "FusedConv"))
             return -1;
         /* fill each attribute before adding the next: adding reallocates the node's attribute array */
         struct oq_attr *sa = oq_node_add_attr(conv, "activation", OQ_ATTR_STRING);
@@ -300,22 +286,6 @@ static bool scratch_reset(const struct oq_graph *g, int **uses, bool **dead) {
     return true;
 }
 
-/* FusedConv lives in the internal domain, which must be imported for op resolution. */
-static bool import_internal_domain(struct oq_graph *g) {
-    for (int i = 0; i < g->n_opsets; i++)
-        if (!strcmp(g->opsets[i].domain, "com.onnxq"))
-            return true;
-    struct oq_opset *o = realloc(g->opsets, sizeof(*o) * (size_t)(g->n_opsets + 1));
-    if (!o)
-        return false;
-    g->opsets = o;
-    if (!(o[g->n_opsets].domain = strdup("com.onnxq")))
-        return false;
-    o[g->n_opsets].version = 1;
-    g->n_opsets++;
-    return true;
-}
-
 int oq_fuse_graph(struct oq_graph *g, oq_error *err) {
     if (oq_graph_link(g, err))
         return -1;
@@ -340,7 +310,7 @@ int oq_fuse_graph(struct oq_graph *g, oq_error *err) {
     free(uses);
     free(dead);
     if (ok && total > 0)
-        ok = import_internal_domain(g);
+        ok = oq_graph_import_domain(g, "com.onnxq", 1); /* FusedConv resolves there */
     if (!ok) {
         oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
         return -1;

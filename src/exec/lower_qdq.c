@@ -114,20 +114,6 @@ static struct oq_node *sole_q_reader(struct oq_graph *g, const int *uses, const 
     return odt == 0 || odt == OQ_DTYPE_UINT8 ? q : NULL;
 }
 
-static bool set_op(struct oq_node *n, const char *domain, const char *op) {
-    char *d = strdup(domain), *o = strdup(op);
-    if (!d || !o) {
-        free(d);
-        free(o);
-        return false;
-    }
-    free(n->domain);
-    free(n->op_type);
-    n->domain = d;
-    n->op_type = o;
-    return true;
-}
-
 static bool set_inputs(struct oq_node *n, int count, const int *in) {
     int *ni = malloc(sizeof(int) * (size_t)count);
     if (!ni)
@@ -180,7 +166,7 @@ static int lower_conv(struct oq_graph *g, const int *uses, const int *reader, bo
         return 0;
     int in[9] = {dx->in[0], dx->in[1], dx->in[2], dw->in[0], dw->in[1], dq_in(dw, 2),
                  q->in[1], q->n_in > 2 ? q->in[2] : -1, db ? db->in[0] : -1};
-    if (!set_inputs(c, 9, in) || !set_op(c, "com.onnxq", "QConv"))
+    if (!set_inputs(c, 9, in) || !oq_node_set_op(c, "com.onnxq", "QConv"))
         return -1;
     c->out[0] = q->out[0];
     dead[q - g->nodes] = true;
@@ -202,7 +188,7 @@ static int lower_matmul(struct oq_graph *g, const int *uses, const int *reader, 
         return 0;
     int in[8] = {da->in[0], da->in[1], da->in[2], db->in[0], db->in[1], dq_in(db, 2),
                  q->in[1], q->n_in > 2 ? q->in[2] : -1};
-    if (!set_inputs(mm, 8, in) || !set_op(mm, "com.onnxq", "QMatMul"))
+    if (!set_inputs(mm, 8, in) || !oq_node_set_op(mm, "com.onnxq", "QMatMul"))
         return -1;
     mm->out[0] = q->out[0];
     dead[q - g->nodes] = true;
@@ -222,7 +208,7 @@ static int lower_add(struct oq_graph *g, const int *uses, const int *reader, boo
         return 0;
     int in[8] = {da->in[0], da->in[1], da->in[2], db->in[0], db->in[1], db->in[2], q->in[1],
                  q->n_in > 2 ? q->in[2] : -1};
-    if (!set_inputs(ad, 8, in) || !set_op(ad, "com.onnxq", "QAdd"))
+    if (!set_inputs(ad, 8, in) || !oq_node_set_op(ad, "com.onnxq", "QAdd"))
         return -1;
     ad->out[0] = q->out[0];
     dead[q - g->nodes] = true;
@@ -244,7 +230,7 @@ static int lower_avgpool(struct oq_graph *g, const int *uses, const int *reader,
     if (!q)
         return 0;
     int in[5] = {dx->in[0], dx->in[1], dx->in[2], q->in[1], q->n_in > 2 ? q->in[2] : -1};
-    if (!set_inputs(ap, 5, in) || !set_op(ap, "com.onnxq", "QAveragePool"))
+    if (!set_inputs(ap, 5, in) || !oq_node_set_op(ap, "com.onnxq", "QAveragePool"))
         return -1;
     ap->out[0] = q->out[0];
     dead[q - g->nodes] = true;
@@ -269,26 +255,11 @@ static int lower_softmax(struct oq_graph *g, const int *uses, const int *reader,
     if (!at)
         return -1;
     at->i = opset;
-    if (!set_inputs(sm, 5, in) || !set_op(sm, "com.onnxq", "QSoftmax"))
+    if (!set_inputs(sm, 5, in) || !oq_node_set_op(sm, "com.onnxq", "QSoftmax"))
         return -1;
     sm->out[0] = q->out[0];
     dead[q - g->nodes] = true;
     return 1;
-}
-
-static bool import_internal_domain(struct oq_graph *g) {
-    for (int i = 0; i < g->n_opsets; i++)
-        if (!strcmp(g->opsets[i].domain, "com.onnxq"))
-            return true;
-    struct oq_opset *o = realloc(g->opsets, sizeof(*o) * (size_t)(g->n_opsets + 1));
-    if (!o)
-        return false;
-    g->opsets = o;
-    if (!(o[g->n_opsets].domain = strdup("com.onnxq")))
-        return false;
-    o[g->n_opsets].version = 1;
-    g->n_opsets++;
-    return true;
 }
 
 int oq_lower_qdq_graph(struct oq_graph *g, oq_error *err) {
@@ -327,7 +298,7 @@ int oq_lower_qdq_graph(struct oq_graph *g, oq_error *err) {
                 dead[i] = true;
         }
         oq_graph_remove_nodes(g, dead);
-        ok = import_internal_domain(g);
+        ok = oq_graph_import_domain(g, "com.onnxq", 1);
     }
     free(uses);
     free(reader);

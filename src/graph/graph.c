@@ -191,6 +191,35 @@ int64_t oq_graph_opset(const struct oq_graph *g, const char *domain) {
     return 0;
 }
 
+bool oq_node_set_op(struct oq_node *n, const char *domain, const char *op_type) {
+    char *d = dupstr(domain), *o = dupstr(op_type);
+    if (!d || !o) {
+        free(d);
+        free(o);
+        return false;
+    }
+    free(n->domain);
+    free(n->op_type);
+    n->domain = d;
+    n->op_type = o;
+    return true;
+}
+
+bool oq_graph_import_domain(struct oq_graph *g, const char *domain, int64_t version) {
+    for (int i = 0; i < g->n_opsets; i++)
+        if (!strcmp(g->opsets[i].domain, domain))
+            return true;
+    struct oq_opset *o = realloc(g->opsets, sizeof(*o) * (size_t)(g->n_opsets + 1));
+    if (!o)
+        return false;
+    g->opsets = o;
+    if (!(o[g->n_opsets].domain = dupstr(domain)))
+        return false;
+    o[g->n_opsets].version = version;
+    g->n_opsets++;
+    return true;
+}
+
 const struct oq_attr *oq_node_attr(const struct oq_node *n, const char *name) {
     for (int i = 0; i < n->n_attr; i++)
         if (strcmp(n->attrs[i].name, name) == 0)

@@ -101,8 +101,13 @@ int oq_graph_add_value(struct oq_graph *g, const char *name);
 /* Add a node (strings copied; in/out arrays copied); returns its index or -1. */
 int oq_graph_add_node(struct oq_graph *g, const char *name, const char *op_type, const char *domain, int n_in,
                       const int *in, int n_out, const int *out);
+/* Change a node's domain and op type (copied); false on OOM (the node is then unchanged). */
+bool oq_node_set_op(struct oq_node *n, const char *domain, const char *op_type);
 /* Append an attribute to node (name copied); returns a pointer to fill in, NULL on OOM. */
 struct oq_attr *oq_node_add_attr(struct oq_node *n, const char *name, enum oq_attr_type type);
+/* Import `domain` at `version` unless it is imported already (the internal com.onnxq ops made by execution
+ * passes need it to resolve). False on OOM. */
+bool oq_graph_import_domain(struct oq_graph *g, const char *domain, int64_t version);
 /* Opset version of a domain ("" or "ai.onnx" = default); 0 if not imported. */
 int64_t oq_graph_opset(const struct oq_graph *g, const char *domain);
 
