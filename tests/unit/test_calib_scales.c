@@ -441,7 +441,27 @@ static void test_weights(void) {
     CHECK(oq_calib_weight_axis("Relu", 2, false, &axis, &err) == OQ_ERR_UNSUPPORTED);
 }
 
+/* Data far from zero (all values in [0.616, 3.86], like LayerNorm's variance + eps): KL must not pick a
+ * threshold below the values (it once returned [0.616, 0.617], making every value equal). */
+static void test_kl_offset_data(void) {
+    static float x[100000];
+    uint64_t seed = 3;
+    for (int i = 0; i < 100000; i++)
+        x[i] = test_rng_uniform(&seed, 0.616f, 3.86f);
+    for (int v2 = 0; v2 < 2; v2++) {
+        struct oq_observer *o = observe("offset", x, 100000, 4);
+        struct oq_calib_config c = cfg_of(v2 ? OQ_CALIB_ALGO_KL_V2 : OQ_CALIB_ALGO_KL, OQ_DTYPE_UINT8, false);
+        float lo, hi;
+        oq_error err = {0};
+        CHECK_OK(oq_calib_range(o, &c, &lo, &hi, &err), &err);
+        CHECK_MSG(hi >= 2.2f && lo <= 0.62f, "%s: range [%g, %g] on values in [0.616, 3.86]", v2 ? "kl_v2" : "kl",
+                  (double)lo, (double)hi);
+        oq_observer_free(o);
+    }
+}
+
 int main(void) {
+    test_kl_offset_data();
     test_rounding();
     test_names();
     test_min_max_abs_max();
