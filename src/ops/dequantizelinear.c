@@ -13,6 +13,7 @@
 
 #include "calib/qmath.h"
 #include "ops/op.h"
+#include "ops/qdq_params.h"
 
 static bool dq_in_type_ok(enum oq_dtype dt, int opset) {
     if (dt == OQ_DTYPE_UINT8 || dt == OQ_DTYPE_INT8 || dt == OQ_DTYPE_INT32)
@@ -22,11 +23,7 @@ static bool dq_in_type_ok(enum oq_dtype dt, int opset) {
 
 static oq_status dq_check(const struct oq_node *n, const struct oq_graph *g, oq_error *err) {
     OQ_TRY(oq_check_arity(n, err, 2, 3, 1, 1));
-    if (n->opset >= 21 && oq_attr_int(n, "block_size", 0) != 0)
-        return oq_node_error(n, err, OQ_ERR_UNSUPPORTED,
-                             "blocked quantization (block_size=%lld) is not supported; only per-tensor and "
-                             "per-axis",
-                             (long long)oq_attr_int(n, "block_size", 0));
+    OQ_TRY(oq_qdq_check_block_size(n, err));
     int64_t odt = n->opset >= 23 ? oq_attr_int(n, "output_dtype", 0) : 0;
     if (odt != 0 && odt != OQ_DTYPE_FLOAT)
         return oq_node_error(n, err, OQ_ERR_UNSUPPORTED, "output_dtype %lld (%s) is not supported; only float",
@@ -34,40 +31,6 @@ static oq_status dq_check(const struct oq_node *n, const struct oq_graph *g, oq_
     return OQ_OK;
 }
 
-/* Per-tensor (*axis_out = -1) or per-axis granularity of (scale, zero point) against x. */
-static oq_status dq_granularity(struct oq_op_ctx *ctx, const struct oq_tensor *x, const struct oq_tensor *s,
-                                const struct oq_tensor *zp, int *axis_out) {
-    *axis_out = -1;
-    if (zp) {
-        bool same = zp->ndim == s->ndim;
-        for (int d = 0; same && d < s->ndim; d++)
-            same = zp->dims[d] == s->dims[d];
-        if (!same && !(oq_tensor_numel(zp) == 1 && oq_tensor_numel(s) == 1))
-            return oq_op_error(ctx, OQ_ERR_SHAPE, "zero point '%s' and scale '%s' have different shapes",
-                               zp->name ? zp->name : "?", s->name ? s->name : "?");
-    }
-    if (oq_tensor_numel(s) == 1 && s->ndim <= 1)
-        return OQ_OK;
-    if (s->ndim > 1)
-        return oq_op_error(ctx, OQ_ERR_UNSUPPORTED,
-                           "scale '%s' has rank %d: blocked quantization is not supported (per-tensor and "
-                           "per-axis only)",
-                           s->name ? s->name : "?", (int)s->ndim);
-    if (ctx->node->opset < 13)
-        return oq_op_error(ctx, OQ_ERR_MODEL,
-                           "scale '%s' has %lld elements; before opset 13 the scale must be a scalar (per-axis "
-                           "dequantization needs opset 13)",
-                           s->name ? s->name : "?", (long long)oq_tensor_numel(s));
-    int axis;
-    OQ_TRY(oq_op_axis(ctx, oq_attr_int(ctx->node, "axis", 1), x->ndim, &axis));
-    if (s->dims[0] != x->dims[axis])
-        return oq_op_error(ctx, OQ_ERR_SHAPE,
-                           "per-axis scale '%s' has %lld elements, input '%s' has %lld along axis %d",
-                           s->name ? s->name : "?", (long long)oq_tensor_numel(s), x->name ? x->name : "?",
-                           (long long)x->dims[axis], axis);
-    *axis_out = axis;
-    return OQ_OK;
-}
 
 static oq_status dq_infer(struct oq_op_ctx *ctx) {
     const struct oq_tensor *x = ctx->in[0], *s = ctx->in[1];
@@ -83,7 +46,7 @@ static oq_status dq_infer(struct oq_op_ctx *ctx) {
         return oq_op_error(ctx, OQ_ERR_UNSUPPORTED, "scale '%s' has dtype %s; only float is supported",
                            s->name ? s->name : "?", oq_dtype_name(s->dtype));
     int axis;
-    OQ_TRY(dq_granularity(ctx, x, s, zp, &axis));
+    OQ_TRY(oq_qdq_granularity(ctx, x, s, zp, "dequantization", &axis));
     oq_op_set_output(ctx, 0, OQ_DTYPE_FLOAT, x->ndim, x->dims);
     return OQ_OK;
 }
@@ -128,7 +91,7 @@ static oq_status dq_run(struct oq_op_ctx *ctx) {
     const struct oq_tensor *x = ctx->in[0], *s = ctx->in[1];
     const struct oq_tensor *zp = ctx->n_in > 2 ? ctx->in[2] : NULL;
     int axis;
-    OQ_TRY(dq_granularity(ctx, x, s, zp, &axis));
+    OQ_TRY(oq_qdq_granularity(ctx, x, s, zp, "dequantization", &axis));
     struct dq_args a = {.x = x->data, .y = ctx->out[0]->data, .scale = s->data, .zp = zp, .xt = x->dtype,
                         .xsize = oq_dtype_size(x->dtype)};
     int64_t n = oq_tensor_numel(x);
