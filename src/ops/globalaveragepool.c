@@ -2,6 +2,7 @@
  * the det/cls models call this on every stage, so planes are split over threads and each plane is summed
  * with 8 independent accumulators (vectorizable, and less rounding drift than one running sum). */
 #include "ops/op.h"
+#include "ops/pool_common.h"
 
 static oq_status gap_check(const struct oq_node *n, const struct oq_graph *g, oq_error *err) {
     return oq_check_arity(n, err, 1, 1, 1, 1);
@@ -9,18 +10,10 @@ static oq_status gap_check(const struct oq_node *n, const struct oq_graph *g, oq
 
 static oq_status gap_infer(struct oq_op_ctx *ctx) {
     const struct oq_tensor *x = ctx->in[0];
-    char xs[160];
     if (x->dtype != OQ_DTYPE_FLOAT)
         return oq_op_error(ctx, OQ_ERR_UNSUPPORTED, "input 0 has dtype %s; only float is supported",
                            oq_dtype_name(x->dtype));
-    if (x->ndim < 2)
-        return oq_op_error(ctx, OQ_ERR_SHAPE, "input 0 has shape %s; expected [N, C, ...]",
-                           oq_shape_str(x->ndim, x->dims, xs, sizeof(xs)));
-    int64_t d[OQ_MAX_DIMS];
-    for (int i = 0; i < x->ndim; i++)
-        d[i] = i < 2 ? x->dims[i] : 1;
-    oq_op_set_output(ctx, 0, x->dtype, x->ndim, d);
-    return OQ_OK;
+    return oq_global_pool_infer(ctx);
 }
 
 struct gap_args {

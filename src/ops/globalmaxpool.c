@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "ops/op.h"
+#include "ops/pool_common.h"
 
 static oq_status gmp_check(const struct oq_node *n, const struct oq_graph *g, oq_error *err) {
     return oq_check_arity(n, err, 1, 1, 1, 1);
@@ -9,18 +10,10 @@ static oq_status gmp_check(const struct oq_node *n, const struct oq_graph *g, oq
 
 static oq_status gmp_infer(struct oq_op_ctx *ctx) {
     const struct oq_tensor *x = ctx->in[0];
-    char xs[160];
     if (x->dtype != OQ_DTYPE_FLOAT && x->dtype != OQ_DTYPE_INT8 && x->dtype != OQ_DTYPE_UINT8)
         return oq_op_error(ctx, OQ_ERR_UNSUPPORTED, "input 0 has dtype %s; float, int8 and uint8 are supported",
                            oq_dtype_name(x->dtype));
-    if (x->ndim < 2)
-        return oq_op_error(ctx, OQ_ERR_SHAPE, "input 0 has shape %s; expected [N, C, ...]",
-                           oq_shape_str(x->ndim, x->dims, xs, sizeof(xs)));
-    int64_t d[OQ_MAX_DIMS];
-    for (int i = 0; i < x->ndim; i++)
-        d[i] = i < 2 ? x->dims[i] : 1;
-    oq_op_set_output(ctx, 0, x->dtype, x->ndim, d);
-    return OQ_OK;
+    return oq_global_pool_infer(ctx);
 }
 
 struct gmp_args {

@@ -114,3 +114,16 @@ void oq_pool_geom_out_dims(const struct oq_op_ctx *ctx, const struct oq_pool_geo
     for (int i = 0; i < g->nsp; i++)
         dims[2 + i] = g->out[3 - g->nsp + i];
 }
+
+oq_status oq_global_pool_infer(struct oq_op_ctx *ctx) {
+    const struct oq_tensor *x = ctx->in[0];
+    char xs[160];
+    if (x->ndim < 2)
+        return oq_op_error(ctx, OQ_ERR_SHAPE, "input 0 has shape %s; expected [N, C, ...]",
+                           oq_shape_str(x->ndim, x->dims, xs, sizeof(xs)));
+    int64_t d[OQ_MAX_DIMS];
+    for (int i = 0; i < x->ndim; i++)
+        d[i] = i < 2 ? x->dims[i] : 1;
+    oq_op_set_output(ctx, 0, x->dtype, x->ndim, d);
+    return OQ_OK;
+}

@@ -65,4 +65,7 @@ static inline void oq_pool_interior_w(const struct oq_pool_geom *g, int64_t *a, 
     *b = hi;
 }
 
+/* Output of a global pool: input [N, C, ...] (rank >= 2) -> [N, C, 1, ...] of the input's dtype. */
+oq_status oq_global_pool_infer(struct oq_op_ctx *ctx);
+
 #endif
