@@ -178,6 +178,14 @@ struct oq_attr *oq_node_add_attr(struct oq_node *n, const char *name, enum oq_at
     return a;
 }
 
+void oq_node_clear_attrs(struct oq_node *n) {
+    for (int i = 0; i < n->n_attr; i++)
+        attr_clear(&n->attrs[i]);
+    free(n->attrs);
+    n->attrs = NULL;
+    n->n_attr = 0;
+}
+
 int64_t oq_graph_opset(const struct oq_graph *g, const char *domain) {
     if (!domain || strcmp(domain, "ai.onnx") == 0)
         domain = "";

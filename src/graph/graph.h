@@ -105,6 +105,8 @@ int oq_graph_add_node(struct oq_graph *g, const char *name, const char *op_type,
 bool oq_node_set_op(struct oq_node *n, const char *domain, const char *op_type);
 /* Append an attribute to node (name copied); returns a pointer to fill in, NULL on OOM. */
 struct oq_attr *oq_node_add_attr(struct oq_node *n, const char *name, enum oq_attr_type type);
+/* Remove every attribute of n (when an execution pass turns it into another op). */
+void oq_node_clear_attrs(struct oq_node *n);
 /* Import `domain` at `version` unless it is imported already (the internal com.onnxq ops made by execution
  * passes need it to resolve). False on OOM. */
 bool oq_graph_import_domain(struct oq_graph *g, const char *domain, int64_t version);

@@ -14,6 +14,7 @@ void oq_cpu_detect(struct oq_cpu_features *f) {
     f->avx512vl = __builtin_cpu_supports("avx512vl");
     f->avx512dq = __builtin_cpu_supports("avx512dq");
     f->avx512vnni = __builtin_cpu_supports("avx512vnni");
+    f->avx512vbmi = __builtin_cpu_supports("avx512vbmi");
 #endif
 }
 
@@ -54,6 +55,8 @@ void oq_kernels_init(struct oq_kernels *k, oq_kernel_level requested) {
     k->qgemm_name = "ref";
     k->qdwconv = oq_qdwconv_ref;
     k->qim2col = oq_qim2col_ref;
+    k->lut_u8 = oq_lut_u8_ref;
+    k->lut_name = "ref";
     if (lvl >= OQ_KERNELS_AVX2) {
         k->qgemm = oq_qgemm_avx2;
         k->qgemm_name = "avx2";
@@ -64,6 +67,10 @@ void oq_kernels_init(struct oq_kernels *k, oq_kernel_level requested) {
         k->qgemm = oq_qgemm_avx512vnni;
         k->qgemm_name = "avx512vnni";
         k->qdwconv = oq_qdwconv_avx512vnni;
+    }
+    if (lvl >= OQ_KERNELS_AVX512 && f.avx512vbmi) {
+        k->lut_u8 = oq_lut_u8_avx512vbmi;
+        k->lut_name = "avx512vbmi";
     }
     if (lvl >= OQ_KERNELS_AVX512) {
         k->sgemm = oq_sgemm_avx512;

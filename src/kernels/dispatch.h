@@ -23,6 +23,7 @@
 #include "core/pool.h"
 #include "kernels/activation.h"
 #include "kernels/conv.h"
+#include "kernels/lut.h"
 #include "kernels/qgemm.h"
 #include "onnxq/onnxq.h"
 
@@ -59,6 +60,9 @@ struct oq_kernels {
     oq_qgemm_fn qgemm;
     oq_qdwconv_fn qdwconv;
     oq_qim2col_fn qim2col;
+    /* Byte table lookup (kernels/lut.h): "avx512vbmi" at level AVX512 on a CPU with AVX512-VBMI, else "ref". */
+    const char *lut_name;
+    oq_lut_u8_fn lut_u8;
     /* OpenMP thread-count ICV accessors of the OpenMP runtime oneDNN was built with, looked up at init
      * (NULL when absent). sgemm_dnnl.c uses them to keep oneDNN single-threaded inside our pool threads. */
     void (*omp_set_num_threads)(int);
@@ -67,7 +71,7 @@ struct oq_kernels {
 
 /* CPU feature probe. */
 struct oq_cpu_features {
-    bool avx2, fma, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni;
+    bool avx2, fma, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512vbmi;
 };
 void oq_cpu_detect(struct oq_cpu_features *f);
 

@@ -16,19 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "graph_builder.h"
 #include "kernels/requant.h"
-#include "test_util.h"
-
-static int t_init(struct oq_graph *g, const char *name, enum oq_dtype dt, int ndim, const int64_t *dims,
-                  const void *data) {
-    int v = gb_value(g, name);
-    struct oq_tensor *t = oq_tensor_new(dt, ndim, dims, name);
-    memcpy(t->data, data, oq_tensor_bytes(t));
-    g->values[v].init = t;
-    g->values[v].dtype = dt;
-    return v;
-}
+#include "unit/lower_harness.h"
 
 struct conv_case {
     const char *name;
@@ -81,37 +70,12 @@ static void conv_acc(const struct conv_case *c, const struct data *d, int64_t OH
 /* runs the model with input x_q, copies output 0 (uint8) to y; returns the session's node count */
 static int run_model(oq_model *m, int lowering, oq_kernel_level kl, int threads, int xnd, const int64_t *xd,
                      uint8_t *x, uint8_t *y, int64_t ny, char *ops, size_t ops_len) {
-    oq_error err = {0};
-    oq_session_options so = oq_session_options_default();
-    so.no_int8_lowering = !lowering;
-    so.kernels = kl;
-    so.num_threads = threads;
-    so.profile = 1;
-    oq_session *s = NULL;
-    CHECK_OK(oq_session_create(m, &so, &s, &err), &err);
-    if (!s)
-        return -1;
     oq_tensor_ref in = {.name = "xq", .dtype = OQ_DTYPE_UINT8, .ndim = xnd, .data = x};
     memcpy(in.dims, xd, sizeof(int64_t) * (size_t)xnd);
-    CHECK_OK(oq_session_run(s, 1, &in, &err), &err);
-    oq_tensor_ref o;
-    CHECK_OK(oq_session_output(s, 0, &o), NULL);
-    CHECK(o.dtype == OQ_DTYPE_UINT8);
-    if (o.dtype == OQ_DTYPE_UINT8 && o.data)
-        memcpy(y, o.data, (size_t)ny);
-    int nn = oq_session_num_nodes(s);
-    if (ops) {
-        ops[0] = 0;
-        for (int i = 0; i < nn; i++) {
-            const char *nm, *op;
-            int64_t r, t;
-            if (oq_session_node_profile(s, i, &nm, &op, &r, &t) == OQ_OK) {
-                strncat(ops, op, ops_len - strlen(ops) - 2);
-                strncat(ops, " ", ops_len - strlen(ops) - 1);
-            }
-        }
-    }
-    oq_session_free(s);
+    struct lh_result r;
+    int nn = lh_run(m, lowering, kl, threads, 1, &in, y, ny, &r);
+    if (ops)
+        snprintf(ops, ops_len, "%s", r.ops);
     return nn;
 }
 
@@ -186,14 +150,14 @@ static void test_conv(const struct conv_case *c, uint64_t seed) {
     int64_t xd[4] = {c->N, c->C, c->H, c->W}, wd[4] = {c->M, Cg, c->kh, c->kw}, yd[4] = {c->N, c->M, OH, OW};
     int64_t sd[1] = {d.ns}, md[1] = {c->M};
     gb_input(g, "xq", OQ_DTYPE_UINT8, 4, xd);
-    t_init(g, "sx", OQ_DTYPE_FLOAT, 0, NULL, &d.sx);
-    t_init(g, "zx", OQ_DTYPE_UINT8, 0, NULL, &d.zx);
-    t_init(g, "wq", OQ_DTYPE_INT8, 4, wd, d.w);
-    t_init(g, "sw", OQ_DTYPE_FLOAT, c->per_channel ? 1 : 0, sd, d.sw);
-    t_init(g, "bq", OQ_DTYPE_INT32, 1, md, d.b);
-    t_init(g, "sb", OQ_DTYPE_FLOAT, c->per_channel ? 1 : 0, sd, d.sb);
-    t_init(g, "sy", OQ_DTYPE_FLOAT, 0, NULL, &d.sy);
-    t_init(g, "zy", OQ_DTYPE_UINT8, 0, NULL, &d.zy);
+    lh_init(g, "sx", OQ_DTYPE_FLOAT, 0, NULL, &d.sx);
+    lh_init(g, "zx", OQ_DTYPE_UINT8, 0, NULL, &d.zx);
+    lh_init(g, "wq", OQ_DTYPE_INT8, 4, wd, d.w);
+    lh_init(g, "sw", OQ_DTYPE_FLOAT, c->per_channel ? 1 : 0, sd, d.sw);
+    lh_init(g, "bq", OQ_DTYPE_INT32, 1, md, d.b);
+    lh_init(g, "sb", OQ_DTYPE_FLOAT, c->per_channel ? 1 : 0, sd, d.sb);
+    lh_init(g, "sy", OQ_DTYPE_FLOAT, 0, NULL, &d.sy);
+    lh_init(g, "zy", OQ_DTYPE_UINT8, 0, NULL, &d.zy);
     gb_node(g, "DequantizeLinear", "dqx", 3, (const char *[]){"xq", "sx", "zx"}, 1, (const char *[]){"x"});
     struct oq_node *dw = gb_node(g, "DequantizeLinear", "dqw", 2, (const char *[]){"wq", "sw"}, 1, (const char *[]){"w"});
     if (c->per_channel)
@@ -272,12 +236,12 @@ static void test_matmul(const char *name, int64_t B, int64_t T, int64_t K, int64
         xd[0] = T, xd[1] = K, yd[0] = T, yd[1] = N;
     }
     gb_input(g, "xq", OQ_DTYPE_UINT8, xnd, xd);
-    t_init(g, "sx", OQ_DTYPE_FLOAT, 0, NULL, &d.sx);
-    t_init(g, "zx", OQ_DTYPE_UINT8, 0, NULL, &d.zx);
-    t_init(g, "wq", OQ_DTYPE_INT8, 2, wd, d.w);
-    t_init(g, "sw", OQ_DTYPE_FLOAT, per_channel ? 1 : 0, sd, d.sw);
-    t_init(g, "sy", OQ_DTYPE_FLOAT, 0, NULL, &d.sy);
-    t_init(g, "zy", OQ_DTYPE_UINT8, 0, NULL, &d.zy);
+    lh_init(g, "sx", OQ_DTYPE_FLOAT, 0, NULL, &d.sx);
+    lh_init(g, "zx", OQ_DTYPE_UINT8, 0, NULL, &d.zx);
+    lh_init(g, "wq", OQ_DTYPE_INT8, 2, wd, d.w);
+    lh_init(g, "sw", OQ_DTYPE_FLOAT, per_channel ? 1 : 0, sd, d.sw);
+    lh_init(g, "sy", OQ_DTYPE_FLOAT, 0, NULL, &d.sy);
+    lh_init(g, "zy", OQ_DTYPE_UINT8, 0, NULL, &d.zy);
     gb_node(g, "DequantizeLinear", "dqx", 3, (const char *[]){"xq", "sx", "zx"}, 1, (const char *[]){"x"});
     gb_node(g, "DequantizeLinear", "dqw", 2, (const char *[]){"wq", "sw"}, 1, (const char *[]){"w"});
     gb_node(g, "MatMul", "mm", 2, (const char *[]){"x", "w"}, 1, (const char *[]){"y"});
@@ -306,12 +270,12 @@ static void test_no_match(void) {
     uint8_t zx = 128, zy = 128;
     int8_t w[6] = {1, -2, 3, -4, 5, -6};
     gb_input(g, "xq", OQ_DTYPE_UINT8, 4, xd);
-    t_init(g, "sx", OQ_DTYPE_FLOAT, 0, NULL, &sx);
-    t_init(g, "zx", OQ_DTYPE_UINT8, 0, NULL, &zx);
-    t_init(g, "wq", OQ_DTYPE_INT8, 4, wd, w);
-    t_init(g, "sw", OQ_DTYPE_FLOAT, 0, NULL, &sw);
-    t_init(g, "sy", OQ_DTYPE_FLOAT, 0, NULL, &sy);
-    t_init(g, "zy", OQ_DTYPE_UINT8, 0, NULL, &zy);
+    lh_init(g, "sx", OQ_DTYPE_FLOAT, 0, NULL, &sx);
+    lh_init(g, "zx", OQ_DTYPE_UINT8, 0, NULL, &zx);
+    lh_init(g, "wq", OQ_DTYPE_INT8, 4, wd, w);
+    lh_init(g, "sw", OQ_DTYPE_FLOAT, 0, NULL, &sw);
+    lh_init(g, "sy", OQ_DTYPE_FLOAT, 0, NULL, &sy);
+    lh_init(g, "zy", OQ_DTYPE_UINT8, 0, NULL, &zy);
     gb_node(g, "DequantizeLinear", "dqx", 3, (const char *[]){"xq", "sx", "zx"}, 1, (const char *[]){"x"});
     gb_node(g, "DequantizeLinear", "dqw", 2, (const char *[]){"wq", "sw"}, 1, (const char *[]){"w"});
     gb_node(g, "Conv", "c1", 2, (const char *[]){"x", "w"}, 1, (const char *[]){"y1"});
@@ -345,36 +309,14 @@ static void test_no_match(void) {
  * number of session nodes, ops listed into ops. */
 static int run_ab(oq_model *m, int lowering, int nd, const int64_t *dims, uint8_t *a, int bnd, const int64_t *bdims,
                   uint8_t *b, uint8_t *y, int64_t ny, char *ops, size_t ops_len) {
-    oq_error err = {0};
-    oq_session_options so = oq_session_options_default();
-    so.no_int8_lowering = !lowering;
-    so.num_threads = 1;
-    so.profile = 1;
-    oq_session *s = NULL;
-    CHECK_OK(oq_session_create(m, &so, &s, &err), &err);
-    if (!s)
-        return -1;
     oq_tensor_ref in[2] = {{.name = "a", .dtype = OQ_DTYPE_UINT8, .ndim = nd, .data = a},
                            {.name = "b", .dtype = OQ_DTYPE_UINT8, .ndim = bnd, .data = b}};
     memcpy(in[0].dims, dims, sizeof(int64_t) * (size_t)nd);
     if (b)
         memcpy(in[1].dims, bdims, sizeof(int64_t) * (size_t)bnd);
-    CHECK_OK(oq_session_run(s, b ? 2 : 1, in, &err), &err);
-    oq_tensor_ref o;
-    CHECK_OK(oq_session_output(s, 0, &o), NULL);
-    if (o.dtype == OQ_DTYPE_UINT8 && o.data)
-        memcpy(y, o.data, (size_t)ny);
-    int nn = oq_session_num_nodes(s);
-    ops[0] = 0;
-    for (int i = 0; i < nn; i++) {
-        const char *nm, *op;
-        int64_t r, t;
-        if (oq_session_node_profile(s, i, &nm, &op, &r, &t) == OQ_OK) {
-            strncat(ops, op, ops_len - strlen(ops) - 2);
-            strncat(ops, " ", ops_len - strlen(ops) - 1);
-        }
-    }
-    oq_session_free(s);
+    struct lh_result r;
+    int nn = lh_run(m, lowering, OQ_KERNELS_AUTO, 1, b ? 2 : 1, in, y, ny, &r);
+    snprintf(ops, ops_len, "%s", r.ops);
     return nn;
 }
 
@@ -391,15 +333,15 @@ static void test_misc(const char *what, uint64_t seed) {
     float sa = 0.05f, sb = bcast ? 0.03f : 0.05f, sy = add ? (bcast ? 0.07f : 0.1f) : (pool ? 0.05f : 1.0f / 256);
     uint8_t za = 119, zb = bcast ? 100 : 119, zy = add ? 119 : (pool ? 119 : 0);
     gb_input(g, "a", OQ_DTYPE_UINT8, 4, d);
-    t_init(g, "sa", OQ_DTYPE_FLOAT, 0, NULL, &sa);
-    t_init(g, "za", OQ_DTYPE_UINT8, 0, NULL, &za);
-    t_init(g, "sy", OQ_DTYPE_FLOAT, 0, NULL, &sy);
-    t_init(g, "zy", OQ_DTYPE_UINT8, 0, NULL, &zy);
+    lh_init(g, "sa", OQ_DTYPE_FLOAT, 0, NULL, &sa);
+    lh_init(g, "za", OQ_DTYPE_UINT8, 0, NULL, &za);
+    lh_init(g, "sy", OQ_DTYPE_FLOAT, 0, NULL, &sy);
+    lh_init(g, "zy", OQ_DTYPE_UINT8, 0, NULL, &zy);
     gb_node(g, "DequantizeLinear", "dqa", 3, (const char *[]){"a", "sa", "za"}, 1, (const char *[]){"af"});
     if (add) {
         gb_input(g, "b", OQ_DTYPE_UINT8, 4, bcast ? bd : d);
-        t_init(g, "sb", OQ_DTYPE_FLOAT, 0, NULL, &sb);
-        t_init(g, "zb", OQ_DTYPE_UINT8, 0, NULL, &zb);
+        lh_init(g, "sb", OQ_DTYPE_FLOAT, 0, NULL, &sb);
+        lh_init(g, "zb", OQ_DTYPE_UINT8, 0, NULL, &zb);
         gb_node(g, "DequantizeLinear", "dqb", 3, (const char *[]){"b", "sb", "zb"}, 1, (const char *[]){"bf"});
         gb_node(g, "Add", "op", 2, (const char *[]){"af", "bf"}, 1, (const char *[]){"y"});
     } else if (pool) {
