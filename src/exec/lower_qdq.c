@@ -109,6 +109,21 @@ static int lower_softmax(struct oq_graph *g, const int *uses, const int *reader,
     return qm_replace(g, dead, sm, "QSoftmax", 5, in, q);
 }
 
+/* DQ(x) -> GlobalAveragePool -> Q => QGlobalAveragePool (ORT's QLinearGlobalAveragePool numerics) */
+static int lower_gap(struct oq_graph *g, const int *uses, const int *reader, bool *dead, int i) {
+    struct oq_node *n = &g->nodes[i];
+    if (!qm_is_op(n, "GlobalAveragePool") || n->n_in != 1 || n->n_out != 1)
+        return 0;
+    const struct oq_node *dx = qm_dq_producer(g, n->in[0]);
+    if (!qm_act_dq(g, dx))
+        return 0;
+    struct oq_node *q = qm_sole_q_reader(g, uses, reader, n->out[0]);
+    if (!q)
+        return 0;
+    int in[5] = {dx->in[0], dx->in[1], dx->in[2], q->in[1], qm_in(q, 2)};
+    return qm_replace(g, dead, n, "QGlobalAveragePool", 5, in, q);
+}
+
 /* Ops that only move, select or take the max of values (monotone), so with equal quantization parameters on both
  * sides they can run on the codes: Q(DQ(c)) == c exactly ((c - z) * s / s rounds back to c - z). Input 0 carries
  * the data (every input for Concat); the others are shapes, indices or scales. */
@@ -135,18 +150,34 @@ static int lower_passthrough(struct oq_graph *g, const int *uses, const int *rea
     if (!q)
         return 0;
     int n_data = qm_is_op(n, "Concat") ? n->n_in : 1;
-    for (int k = 0; k < n->n_in; k++) {
+    if (n_data > 16)
+        return 0;
+    struct oq_tensor *tables[16] = {NULL}; /* requantization of inputs whose parameters differ from q's */
+    int r = 1;
+    for (int k = 0; k < n->n_in && r == 1; k++) {
         const struct oq_node *d = qm_dq_producer(g, n->in[k]);
         if (k >= n_data) {
-            if (d) /* a quantized shape or index: not a pattern the writer makes */
-                return 0;
+            r = d ? 0 : 1; /* a quantized shape or index: not a pattern the writer makes */
             continue;
         }
-        if (!qm_act_dq(g, d) || !same_scalar(g, d->in[1], q->in[1]) || !same_scalar(g, d->in[2], qm_in(q, 2)))
-            return 0;
+        if (!qm_act_dq(g, d))
+            r = 0;
+        else if (!same_scalar(g, d->in[1], q->in[1]) || !same_scalar(g, d->in[2], qm_in(q, 2)))
+            /* the DQ, when only this op reads it, becomes a requantizing QLut */
+            r = uses[d->out[0]] == 1 ? oq_requant_table(g, d, q, &tables[k]) : 0;
     }
-    for (int k = 0; k < n_data; k++)
-        n->in[k] = qm_dq_producer(g, n->in[k])->in[0];
+    for (int k = 0; k < n_data; k++) {
+        if (r == 1 && tables[k]) {
+            r = oq_dq_to_lut(g, &g->nodes[g->values[n->in[k]].producer], tables[k]);
+        } else {
+            if (r == 1)
+                n->in[k] = qm_dq_producer(g, n->in[k])->in[0];
+            oq_tensor_free(tables[k]);
+        }
+        tables[k] = NULL;
+    }
+    if (r != 1)
+        return r;
     n->out[0] = q->out[0];
     dead[q - g->nodes] = true;
     return 1;
@@ -155,8 +186,8 @@ static int lower_passthrough(struct oq_graph *g, const int *uses, const int *rea
 typedef int (*lower_fn)(struct oq_graph *g, const int *uses, const int *reader, bool *dead, int i);
 
 /* In order of preference: the integer ops with ORT's numerics first (QAdd before QTable2 for Add). */
-static const lower_fn lowerings[] = {lower_conv,    lower_matmul,      lower_add,          lower_avgpool,
-                                     lower_softmax, lower_passthrough, oq_lower_table_node};
+static const lower_fn lowerings[] = {lower_conv,    lower_matmul, lower_add,         lower_avgpool,
+                                     lower_softmax, lower_gap,    lower_passthrough, oq_lower_table_node};
 
 int oq_lower_qdq_graph(struct oq_graph *g, oq_error *err) {
     if (oq_graph_link(g, err))

@@ -12,6 +12,13 @@
  *       => com.onnxq.QAveragePool(x_q, sx, zx, sy, zy)                   (QLinearAveragePool's layout)
  *   DQ(x_q u8, sx, zx) -> Softmax -> Q(., sy, zy u8)
  *       => com.onnxq.QSoftmax(x_q, sx, zx, sy, zy), attributes axis, opset (QLinearSoftmax's layout)
+ *   DQ(x_q u8, sx, zx) -> GlobalAveragePool -> Q(., sy, zy u8)
+ *       => com.onnxq.QGlobalAveragePool(x_q, sx, zx, sy, zy)           (QLinearGlobalAveragePool's layout)
+ *   DQ(x_q u8 ...) -> Concat / Reshape / Transpose / MaxPool / Resize (nearest) / ... -> Q(u8)
+ *       => the same op on the codes; an input whose parameters differ from Q's gets its DQ replaced by a
+ *          requantizing QLut (when the op is its only reader), exact since these ops only move, select or
+ *          take the max of values
+ *   DQ(x u8) -> elementwise float op(s) -> Q(u8)  => com.onnxq.QLut / QTable2 lookup tables (exec/lower_table.h)
  *
  * Conditions (otherwise the nodes are left alone and run as float ops, which stays correct):
  *   - activation scale/zero point: constant scalars, zero point uint8 (present); output Q likewise (zero
@@ -24,8 +31,9 @@
  * The DequantizeLinear nodes whose outputs are no longer read are removed; shared ones stay for their
  * other readers. A Relu/Clip removed by the QDQ writer needs nothing: the output Q's range clamps.
  * Numerics: the integer ops follow ONNX Runtime's QLinearConv / QLinearMatMul (kernels/requant.h) and
- * QLinearAdd (ops/qadd.c) / QLinearAveragePool (ops/qaveragepool.c) /
- * QLinearSoftmax (ops/qsoftmax.c), so that their integers agree with ORT's bit for bit. */
+ * QLinearAdd (ops/qadd.c) / QLinearAveragePool (ops/qaveragepool.c) / QLinearGlobalAveragePool
+ * (ops/qglobalaveragepool.c) / QLinearSoftmax (ops/qsoftmax.c), so that their integers agree with ORT's bit for
+ * bit; tables and pass-through ops reproduce the float simulation exactly. */
 #ifndef ONNXQ_EXEC_LOWER_QDQ_H
 #define ONNXQ_EXEC_LOWER_QDQ_H
 

@@ -71,7 +71,7 @@ static bool classify(const struct oq_graph *g, const struct oq_node *n, struct t
 }
 
 /* Run the QDQ float simulation of DQ(s) -> n -> q on every code (pair) and store the codes it gives in table
- * (256 or 65536 entries). */
+ * (256 or 65536 entries). n NULL: DQ -> q (a requantization). */
 static oq_status eval_table(const struct oq_graph *g, const struct oq_node *n, const struct oq_node *q,
                             const struct tl_match *m, uint8_t *table, oq_error *err) {
     struct oq_kernels kern;
@@ -93,7 +93,7 @@ static oq_status eval_table(const struct oq_graph *g, const struct oq_node *n, c
         struct oq_tensor *din[3] = {codes[j], g->values[d->in[1]].init, g->values[d->in[2]].init};
         st = oq_node_eval(d, din, &deq[j], &kern, err);
     }
-    for (int k = 0; k < n->n_in && !st; k++) {
+    for (int k = 0; n && k < n->n_in && !st; k++) {
         in[k] = NULL;
         if (m->role[k] == ROLE_ABSENT)
             continue;
@@ -112,10 +112,10 @@ static oq_status eval_table(const struct oq_graph *g, const struct oq_node *n, c
         st = oq_node_eval(d, din, &consts[k], &kern, err);
         in[k] = consts[k];
     }
-    if (!st)
+    if (!st && n)
         st = oq_node_eval(n, in, &yf, &kern, err);
     if (!st) {
-        struct oq_tensor *qin[3] = {yf, g->values[q->in[1]].init, qm_in(q, 2) >= 0 ? g->values[q->in[2]].init : NULL};
+        struct oq_tensor *qin[3] = {n ? yf : deq[0], g->values[q->in[1]].init, qm_in(q, 2) >= 0 ? g->values[q->in[2]].init : NULL};
         st = oq_node_eval(q, qin, &yq, &kern, err);
     }
     if (!st && (yq->dtype != OQ_DTYPE_UINT8 || oq_tensor_numel(yq) != want))
@@ -189,6 +189,30 @@ int oq_lower_table_node(struct oq_graph *g, const int *uses, const int *reader, 
     }
     int in[2] = {m.src[0]->in[0], m.n_src == 2 ? m.src[1]->in[0] : -1};
     return qm_replace(g, dead, n, m.n_src == 1 ? "QLut" : "QTable2", m.n_src, in, q);
+}
+
+int oq_requant_table(const struct oq_graph *g, const struct oq_node *dq, const struct oq_node *q,
+                     struct oq_tensor **table) {
+    struct tl_match m = {.src = {dq}, .n_src = 1};
+    *table = new_table(256);
+    if (!*table)
+        return -1;
+    oq_error scratch = {0};
+    if (eval_table(g, NULL, q, &m, (*table)->data, &scratch)) {
+        oq_tensor_free(*table);
+        *table = NULL;
+        return scratch.code == OQ_ERR_NOMEM ? -1 : 0;
+    }
+    return 1;
+}
+
+int oq_dq_to_lut(struct oq_graph *g, struct oq_node *dq, struct oq_tensor *table) {
+    int x = dq->in[0];
+    if (!set_table(dq, table, 0)) {
+        oq_tensor_free(table);
+        return -1;
+    }
+    return qm_replace(g, NULL, dq, "QLut", 1, &x, NULL);
 }
 
 /* ---------------------------------------------------------------- composition */

@@ -22,6 +22,14 @@
 /* Lower node i when it matches (its output's QuantizeLinear marked in dead). 1 lowered, 0 no match, -1 OOM. */
 int oq_lower_table_node(struct oq_graph *g, const int *uses, const int *reader, bool *dead, int i);
 
+/* Requantization from a DequantizeLinear of a uint8 activation (qm_act_dq) to q's parameters: table[c] = Q(DQ(c)),
+ * exactly what DQ -> (values moved unchanged) -> q gives. 1 with *table (256 entries, caller-owned), 0 when the
+ * simulation cannot run, -1 on OOM. oq_dq_to_lut then turns the DQ node into that QLut (taking the table; its
+ * output then holds codes): 1, or -1 on OOM. */
+int oq_requant_table(const struct oq_graph *g, const struct oq_node *dq, const struct oq_node *q,
+                     struct oq_tensor **table);
+int oq_dq_to_lut(struct oq_graph *g, struct oq_node *dq, struct oq_tensor *table);
+
 /* Merge table chains until none is left; returns the number of merges or -1 (err set). Links the graph. */
 int oq_compose_tables(struct oq_graph *g, oq_error *err);
 

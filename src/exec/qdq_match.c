@@ -145,7 +145,9 @@ int qm_replace(struct oq_graph *g, bool *dead, struct oq_node *n, const char *op
                struct oq_node *q) {
     if (!qm_set_inputs(n, count, in) || !oq_node_set_op(n, "com.onnxq", op))
         return -1;
-    n->out[0] = q->out[0];
-    dead[q - g->nodes] = true;
+    if (q) {
+        n->out[0] = q->out[0];
+        dead[q - g->nodes] = true;
+    }
     return 1;
 }

@@ -26,8 +26,8 @@ void qm_count_uses(const struct oq_graph *g, int *uses, int *reader);
 struct oq_node *qm_sole_q_reader(struct oq_graph *g, const int *uses, const int *reader, int v);
 /* Replace the node's inputs by in[0..count); false on OOM. */
 bool qm_set_inputs(struct oq_node *n, int count, const int *in);
-/* Turn node n into com.onnxq.<op> reading in[0..count) and writing q's output; q is marked dead. 1, or -1 on
- * OOM. */
+/* Turn node n into com.onnxq.<op> reading in[0..count) and writing q's output; q is marked dead (q NULL: n keeps
+ * its output). 1, or -1 on OOM. */
 int qm_replace(struct oq_graph *g, bool *dead, struct oq_node *n, const char *op, int count, const int *in,
                struct oq_node *q);
 

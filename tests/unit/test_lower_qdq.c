@@ -320,7 +320,7 @@ static int run_ab(oq_model *m, int lowering, int nd, const int64_t *dims, uint8_
     return nn;
 }
 
-/* QAdd (same shape and [N, C, 1, 1] broadcast), QAveragePool and QSoftmax: they follow ORT's formulas, which
+/* QAdd (same shape and [N, C, 1, 1] broadcast), QAveragePool, QGlobalAveragePool and QSoftmax: they follow ORT's formulas, which
  * round some exact ties differently from the float simulation (tests/e2e/test_int8_numerics.py checks them
  * against ORT bit for bit). Here: lowered, and within 1 step of the float simulation everywhere. The Add case
  * uses y_scale = 2 * a_scale = 2 * b_scale, where a quarter of the sums are exact ties. */
@@ -328,10 +328,12 @@ static void test_misc(const char *what, uint64_t seed) {
     struct oq_graph *g = gb_new(13);
     int64_t d[4] = {2, 6, 7, 9}, bd[4] = {2, 6, 1, 1}, pd[4] = {2, 6, 2, 4};
     bool bcast = !strcmp(what, "add-bcast"), add = !strncmp(what, "add", 3), pool = !strcmp(what, "avgpool");
-    const int64_t *yd = pool ? pd : d;
-    int64_t n = 2 * 6 * 7 * 9, nb = bcast ? 12 : n, ny = pool ? 2 * 6 * 2 * 4 : n;
-    float sa = 0.05f, sb = bcast ? 0.03f : 0.05f, sy = add ? (bcast ? 0.07f : 0.1f) : (pool ? 0.05f : 1.0f / 256);
-    uint8_t za = 119, zb = bcast ? 100 : 119, zy = add ? 119 : (pool ? 119 : 0);
+    bool gap = !strcmp(what, "global-avgpool");
+    const int64_t *yd = pool ? pd : gap ? bd : d;
+    int64_t n = 2 * 6 * 7 * 9, nb = bcast ? 12 : n, ny = pool ? 2 * 6 * 2 * 4 : gap ? 12 : n;
+    float sa = 0.05f, sb = bcast ? 0.03f : 0.05f;
+    float sy = add ? (bcast ? 0.07f : 0.1f) : (pool ? 0.05f : gap ? 0.004f : 1.0f / 256);
+    uint8_t za = 119, zb = bcast ? 100 : 119, zy = add ? 119 : (pool || gap ? 119 : 0);
     gb_input(g, "a", OQ_DTYPE_UINT8, 4, d);
     lh_init(g, "sa", OQ_DTYPE_FLOAT, 0, NULL, &sa);
     lh_init(g, "za", OQ_DTYPE_UINT8, 0, NULL, &za);
@@ -349,6 +351,8 @@ static void test_misc(const char *what, uint64_t seed) {
         gb_attr_ints(ap, "kernel_shape", 2, (int64_t[]){3, 2});
         gb_attr_ints(ap, "strides", 2, (int64_t[]){3, 2});
         gb_attr_ints(ap, "pads", 4, (int64_t[]){0, 0, 0, 0});
+    } else if (gap) {
+        gb_node(g, "GlobalAveragePool", "op", 1, (const char *[]){"af"}, 1, (const char *[]){"y"});
     } else {
         struct oq_node *sm = gb_node(g, "Softmax", "op", 1, (const char *[]){"af"}, 1, (const char *[]){"y"});
         gb_attr_int(sm, "axis", -1);
@@ -364,7 +368,7 @@ static void test_misc(const char *what, uint64_t seed) {
     for (int64_t i = 0; i < nb; i++)
         b[i] = (uint8_t)(test_rng_next(&seed) % 256);
     char ops[256], ops2[256];
-    const char *want = add ? "QAdd" : pool ? "QAveragePool" : "QSoftmax";
+    const char *want = add ? "QAdd" : pool ? "QAveragePool" : gap ? "QGlobalAveragePool" : "QSoftmax";
     int nl = run_ab(m, 1, 4, d, a, 4, bcast ? bd : d, add ? b : NULL, y1, ny, ops, sizeof(ops));
     run_ab(m, 0, 4, d, a, 4, bcast ? bd : d, add ? b : NULL, y2, ny, ops2, sizeof(ops2));
     CHECK_MSG(nl == 1 && strstr(ops, want), "%s: lowered session runs [%s]", what, ops);
@@ -411,5 +415,6 @@ int main(void) {
     test_misc("add-bcast", 22);
     test_misc("avgpool", 23);
     test_misc("softmax", 24);
+    test_misc("global-avgpool", 25);
     TEST_MAIN_END();
 }

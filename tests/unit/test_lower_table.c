@@ -108,12 +108,19 @@ static void check(oq_model *m, const struct run_case *c, uint64_t seed) {
     free(y_low), free(y_low2), free(y_sim), free(y_fast);
 }
 
-static oq_model *finish(struct oq_graph *g, const char *out, int nd, const int64_t *dims) {
+/* Declare output 0 (uint8) and, when `extra` is given, a second (float) output; wrap as a model. */
+static oq_model *finish2(struct oq_graph *g, const char *out, int nd, const int64_t *dims, const char *extra) {
     gb_output(g, out, OQ_DTYPE_UINT8, nd, dims);
+    if (extra)
+        gb_output(g, extra, OQ_DTYPE_FLOAT, -1, NULL);
     oq_model *m = NULL;
     oq_error err = {0};
     CHECK_OK(oq_model_from_graph(g, &m, &err), &err);
     return m;
+}
+
+static oq_model *finish(struct oq_graph *g, const char *out, int nd, const int64_t *dims) {
+    return finish2(g, out, nd, dims, NULL);
 }
 
 /* PP-OCRv4 det's HardSwish: x * Clip(x + 3, 0, 6) / 6 with QDQ around every op, the 3 a quantized constant.
@@ -220,9 +227,10 @@ static void test_per_channel_const(void) {
     oq_model_free(m);
 }
 
-/* Data movement and max with equal parameters on both sides run on the codes; with different output
- * parameters they stay float. */
-static void test_passthrough(const char *op, bool same) {
+/* Data movement and max run on the codes: directly with equal parameters on both sides, else behind a
+ * requantizing QLut that replaces the input's DequantizeLinear. With `shared`, that DequantizeLinear has another
+ * reader (a float Relu, a second graph output): then the op stays float. */
+static void test_passthrough(const char *op, bool same, bool shared) {
     struct oq_graph *g = gb_new(13);
     int64_t d[4] = {1, 4, 9, 8};
     struct qp p = {0.03f, 77}, po = same ? p : (struct qp){0.06f, 77};
@@ -247,13 +255,15 @@ static void test_passthrough(const char *op, bool same) {
         yn = 2, yd[0] = 4, yd[1] = 72;
     }
     q(g, "y", po, "yq");
-    oq_model *m = finish(g, "yq", yn, yd);
-    char name[64], want[64];
-    snprintf(name, sizeof(name), "%s, %s params", op, same ? "equal" : "other");
-    snprintf(want, sizeof(want), same ? "%s " : "DequantizeLinear %s QuantizeLinear ", op);
+    if (shared)
+        gb_node(g, "Relu", "relu", 1, (const char *[]){"af"}, 1, (const char *[]){"r"});
+    oq_model *m = finish2(g, "yq", yn, yd, shared ? "r" : NULL);
+    char name[64], want[96];
+    snprintf(name, sizeof(name), "%s, %s params%s", op, same ? "equal" : "other", shared ? ", shared DQ" : "");
     bool cat = !strcmp(op, "Concat");
-    if (cat && !same)
-        snprintf(want, sizeof(want), "DequantizeLinear DequantizeLinear Concat QuantizeLinear ");
+    snprintf(want, sizeof(want), same ? "%s " : cat ? "QLut QLut %s " : "QLut %s ", op);
+    if (shared)
+        snprintf(want, sizeof(want), "DequantizeLinear %s Relu QuantizeLinear ", op);
     struct run_case c = {name, cat ? 2 : 1, {4, 4}, {{1, 4, 9, 8}, {1, 4, 9, 8}}, cat ? 576 : 288, want};
     check(m, &c, 6);
     oq_model_free(m);
@@ -281,10 +291,12 @@ int main(void) {
     test_binary("Mul", 4, (int64_t[]){1, 6, 1, 9}, "Mul mixed broadcast");
     test_rank();
     test_per_channel_const();
-    test_passthrough("MaxPool", true);
-    test_passthrough("MaxPool", false);
-    test_passthrough("Concat", true);
-    test_passthrough("Concat", false);
-    test_passthrough("Reshape", true);
+    test_passthrough("MaxPool", true, false);
+    test_passthrough("MaxPool", false, false);
+    test_passthrough("MaxPool", false, true);
+    test_passthrough("Concat", true, false);
+    test_passthrough("Concat", false, false);
+    test_passthrough("Reshape", true, false);
+    test_passthrough("Reshape", false, false);
     TEST_MAIN_END();
 }
