@@ -11,7 +11,7 @@ static void usage(FILE *f) {
                "  config MODEL [-o config.json]           the default quantization config, every layer listed\n"
                "  info MODEL [--shape name=1x3x640x640]   inputs, outputs, ops, parameters, MACs\n"
                "  run MODEL --input name=file.npy ... --output-dir DIR [--threads N] [--kernels ref]\n"
-               "  bench MODEL [--shape name=1x3x640x640] [--threads N] [--runs R]   latency, throughput, RSS\n"
+               "  bench MODEL [--compare OTHER] [--shape name=1x3x640x640] [--threads N]  latency, RSS, ratio\n"
                "\n"
                "Run 'onnxq <command> --help' for a command's options.\n");
 }

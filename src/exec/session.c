@@ -18,6 +18,7 @@
 #include "exec/lower_qdq.h"
 #include "exec/model.h"
 #include "exec/plan.h"
+#include "exec/session.h"
 #include "kernels/dispatch.h"
 
 enum val_kind { VAL_RUNTIME = 0, VAL_CONST, VAL_FOLDED, VAL_INPUT, VAL_INPUT_KNOWN };
@@ -494,6 +495,13 @@ void oq_session_memory(const oq_session *s, size_t *arena_bytes, size_t *peak_li
 }
 
 int64_t oq_session_macs(const oq_session *s) { return s->macs; }
+
+int64_t oq_session_node_macs(const oq_session *s, int i) {
+    if (!s || !s->planned || i < 0 || i >= s->g->n_nodes || s->xn[i].folded)
+        return 0;
+    const struct oq_node *n = &s->g->nodes[i];
+    return n->def && n->def->macs ? n->def->macs(&s->xn[i].ctx) : 0;
+}
 
 int oq_session_num_nodes(const oq_session *s) { return s->g->n_nodes; }
 
