@@ -81,3 +81,11 @@ add_test(NAME e2e/bench_int8_smoke
          COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/bench/bench_int8.py --smoke --onnxq $<TARGET_FILE:onnxq>
                  --cache-dir ${ONNXQ_E2E_WORK}/bench_int8 --json ${ONNXQ_E2E_WORK}/bench_int8/smoke.json)
 set_tests_properties(e2e/bench_int8_smoke PROPERTIES LABELS e2e TIMEOUT 300)
+
+# ---------------------------------------------------------------- e2e: per-layer analysis (issue 5)
+# tests/e2e/test_compare.py: `onnxq compare` figures (cosine, SQNR, rel L2, max abs, clipped share) recomputed
+# with numpy from `onnxq dump` of both models; self-compare exact; unrelated models a clear error.
+add_test(NAME e2e/compare
+         COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_compare.py
+                 --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/compare)
+set_tests_properties(e2e/compare PROPERTIES LABELS e2e TIMEOUT 600)

@@ -56,23 +56,24 @@ static void usage(FILE *f) {
 }
 
 struct opts {
-    const char *model, *out, *data, *preprocess, *config, *algo, *table_in, *table_out, *target;
+    const char *model, *out, *config, *algo, *table_in, *table_out, *target;
     const char *skip, *skip_op_types;
     int per_channel;
-    int batch_size, batches, threads, bits, quiet, symmetric, per_tensor, pow2, weights_only;
+    int threads, bits, quiet, symmetric, per_tensor, pow2, weights_only;
     float percentile;
-    int nshapes;
-    char shape_names[16][256];
-    int shape_ndim[16];
-    int64_t shape_dims[16][OQ_MAX_DIMS];
+    struct cli_data d;
 };
 
 static int parse(int argc, char **argv, struct opts *o) {
     memset(o, 0, sizeof(*o));
-    o->batch_size = 1;
-    o->batches = -1;
+    cli_data_init(&o->d);
     o->percentile = -1;
     for (int i = 1; i < argc; i++) {
+        int dr = cli_data_arg(&o->d, "quantize", argc, argv, &i);
+        if (dr < 0)
+            return 2;
+        if (dr > 0)
+            continue;
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define TAKE(dst)                                                                                           \
@@ -84,8 +85,6 @@ static int parse(int argc, char **argv, struct opts *o) {
     } while (0)
         const char *tmp = NULL;
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) TAKE(o->out);
-        else if (!strcmp(a, "--data")) TAKE(o->data);
-        else if (!strcmp(a, "--preprocess")) TAKE(o->preprocess);
         else if (!strcmp(a, "--config")) TAKE(o->config);
         else if (!strcmp(a, "--algo") || !strcmp(a, "--method")) TAKE(o->algo);
         else if (!strcmp(a, "--target")) TAKE(o->target);
@@ -94,20 +93,9 @@ static int parse(int argc, char **argv, struct opts *o) {
         else if (!strcmp(a, "--per-channel")) o->per_channel = 1;
         else if (!strcmp(a, "--table")) TAKE(o->table_in);
         else if (!strcmp(a, "--table-out")) TAKE(o->table_out);
-        else if (!strcmp(a, "--batch-size")) { TAKE(tmp); o->batch_size = atoi(tmp); }
-        else if (!strcmp(a, "--batches")) { TAKE(tmp); o->batches = atoi(tmp); }
         else if (!strcmp(a, "--threads")) { TAKE(tmp); o->threads = atoi(tmp); }
         else if (!strcmp(a, "--bits")) { TAKE(tmp); o->bits = atoi(tmp); }
         else if (!strcmp(a, "--percentile")) { TAKE(tmp); o->percentile = (float)atof(tmp); }
-        else if (!strcmp(a, "--shape")) {
-            TAKE(tmp);
-            if (o->nshapes == 16)
-                return fprintf(stderr, "onnxq quantize: too many --shape\n"), 2;
-            if (cli_parse_shape(tmp, o->shape_names[o->nshapes], sizeof(o->shape_names[0]),
-                                &o->shape_ndim[o->nshapes], o->shape_dims[o->nshapes]))
-                return fprintf(stderr, "onnxq quantize: bad --shape '%s' (expected name=1x3x48x320)\n", tmp), 2;
-            o->nshapes++;
-        }
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o->quiet = 1;
         else if (!strcmp(a, "--symmetric")) o->symmetric = 1;
         else if (!strcmp(a, "--per-tensor")) o->per_tensor = 1;
@@ -123,11 +111,9 @@ static int parse(int argc, char **argv, struct opts *o) {
         usage(stderr);
         return 2;
     }
-    if (!o->data && !o->table_in && !o->weights_only)
+    if (!o->d.data && !o->table_in && !o->weights_only)
         return fprintf(stderr, "onnxq quantize: give calibration data with --data (a folder, a file or "
                                "'random'), or --table, or use --weights-only\n"), 2;
-    if (o->batch_size < 1)
-        return fprintf(stderr, "onnxq quantize: --batch-size must be >= 1\n"), 2;
     if (o->bits && o->bits != 8 && o->bits != 16)
         return fprintf(stderr, "onnxq quantize: --bits takes 8 or 16\n"), 2;
     return 0;
@@ -252,30 +238,9 @@ static void progress(const struct opts *o, int64_t samples, int64_t total, doubl
 static oq_status calibrate(const struct opts *o, const oq_model *m, const struct oq_quant_config *cfg,
                            struct oq_calibrator **cal_out, struct oq_quant_plan **plan, oq_error *err) {
     int ni = oq_model_num_inputs(m);
-    if (ni > 16)
-        return oq_errorf(err, OQ_ERR_UNSUPPORTED, "models with more than 16 inputs are not supported");
-    struct oq_data_input in[16];
-    for (int i = 0; i < ni; i++) {
-        OQ_TRY(oq_data_input_from_model(m, i, &in[i]));
-        for (int k = 0; k < o->nshapes; k++)
-            if (!strcmp(o->shape_names[k], in[i].name) || (!o->shape_names[k][0] && ni == 1)) {
-                in[i].shape_ndim = o->shape_ndim[k];
-                memcpy(in[i].shape, o->shape_dims[k], sizeof(in[i].shape));
-            }
-    }
-    struct oq_data_options dopt = oq_data_options_default();
-    dopt.spec = o->data;
-    dopt.preprocess = o->preprocess;
-    dopt.inputs = in;
-    dopt.n_inputs = ni;
-    dopt.batch_size = o->batch_size;
-    dopt.max_batches = o->batches >= 0 ? o->batches : (!strncmp(o->data, "random", 6) ? 8 : 0);
     struct oq_data_source *src = NULL;
-    OQ_TRY(oq_data_open(&dopt, &src, err));
+    OQ_TRY(cli_data_open(&o->d, m, 8, &src, err));
     struct oq_data_stats ds = oq_data_stats_get(src);
-    if (ds.samples_planned < ds.samples_requested)
-        fprintf(stderr, "onnxq: warning: %s: %lld samples asked for, only %lld will be used\n",
-                oq_data_describe(src), (long long)ds.samples_requested, (long long)ds.samples_planned);
     struct oq_calibrator *cal = NULL;
     oq_status st = oq_calibrator_create(m, cfg, o->threads, &cal, err);
     double t0 = now_s();

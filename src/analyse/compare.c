@@ -1,0 +1,274 @@
+#include "analyse/compare.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char DQ_SUFFIX[] = "_DequantizeLinear_Output", Q_SUFFIX[] = "_QuantizeLinear_Output";
+
+struct layer {
+    int fv;           /* FP32 value id */
+    int qv;           /* quantized model's value id compared with it */
+    int fnode;        /* FP32 producer */
+    bool quantized;
+    float lo, hi;     /* quantizer range (quantized) */
+    float *buf;       /* this batch's FP32 values (owned) */
+    int64_t n_buf, cap, ndim_buf;
+    int64_t dims_buf[OQ_MAX_DIMS];
+    bool have;        /* buf holds this batch's tensor */
+    double ab, aa, bb, dd, max_abs;
+    int64_t count, clipped;
+};
+
+struct oq_compare {
+    const struct oq_model *fp, *q;
+    oq_session *sf, *sq;
+    struct layer *layers;
+    int n_layers;
+    int *by_fv, *by_qv; /* value id -> layer index or -1 */
+    int64_t batches;
+    oq_error hook_err;
+};
+
+static const struct oq_tensor *init_of(const struct oq_graph *g, int v) { return v >= 0 ? g->values[v].init : NULL; }
+
+/* Range of the QuantizeLinear named T_QuantizeLinear_Output in g (the one the writer makes for T). */
+static bool quant_range(const struct oq_graph *g, const char *tensor, float *lo, float *hi) {
+    char name[1024];
+    snprintf(name, sizeof(name), "%s%s", tensor, Q_SUFFIX);
+    int v = oq_graph_find_value(g, name);
+    if (v < 0 || g->values[v].producer < 0)
+        return false;
+    const struct oq_node *q = &g->nodes[g->values[v].producer];
+    const struct oq_tensor *s = init_of(g, q->in[1]), *z = q->n_in > 2 ? init_of(g, q->in[2]) : NULL;
+    if (strcmp(q->op_type, "QuantizeLinear") || !s || s->dtype != OQ_DTYPE_FLOAT || oq_tensor_numel(s) != 1)
+        return false;
+    enum oq_dtype qt = z ? z->dtype : OQ_DTYPE_UINT8;
+    double zp = z ? oq_tensor_get_f64(z, 0) : 0, qmin, qmax;
+    switch (qt) {
+    case OQ_DTYPE_UINT8: qmin = 0, qmax = 255; break;
+    case OQ_DTYPE_INT8: qmin = -128, qmax = 127; break;
+    case OQ_DTYPE_UINT16: qmin = 0, qmax = 65535; break;
+    case OQ_DTYPE_INT16: qmin = -32768, qmax = 32767; break;
+    default: return false;
+    }
+    float sc = *(const float *)s->data;
+    *lo = (float)((qmin - zp) * sc);
+    *hi = (float)((qmax - zp) * sc);
+    return true;
+}
+
+static int64_t numel_of(const oq_tensor_ref *t) {
+    int64_t n = 1;
+    for (int d = 0; d < t->ndim; d++)
+        n *= t->dims[d];
+    return n;
+}
+
+/* FP32 run: keep a copy of every matched tensor. */
+static int hook_fp(void *user, int node_index, const char *node_name, const char *op_type, int n_out,
+                   const oq_tensor_ref *outs) {
+    struct oq_compare *c = user;
+    const struct oq_node *n = &oq_model_graph(c->fp)->nodes[node_index];
+    for (int k = 0; k < n_out && k < n->n_out; k++) {
+        int v = n->out[k], li = v >= 0 ? c->by_fv[v] : -1;
+        if (li < 0 || outs[k].dtype != OQ_DTYPE_FLOAT || !outs[k].data)
+            continue;
+        struct layer *L = &c->layers[li];
+        int64_t ne = numel_of(&outs[k]);
+        if (ne > L->cap) {
+            float *nb = realloc(L->buf, sizeof(float) * (size_t)ne);
+            if (!nb) {
+                oq_errorf(&c->hook_err, OQ_ERR_NOMEM, "out of memory keeping tensor '%s' of node '%s' (%s)",
+                          outs[k].name ? outs[k].name : "?", node_name, op_type);
+                return 1;
+            }
+            L->buf = nb;
+            L->cap = ne;
+        }
+        memcpy(L->buf, outs[k].data, sizeof(float) * (size_t)ne);
+        L->n_buf = ne;
+        L->ndim_buf = outs[k].ndim;
+        memcpy(L->dims_buf, outs[k].dims, sizeof(L->dims_buf));
+        L->have = true;
+    }
+    return 0;
+}
+
+/* Quantized run: accumulate against the kept FP32 tensor. */
+static int hook_q(void *user, int node_index, const char *node_name, const char *op_type, int n_out,
+                  const oq_tensor_ref *outs) {
+    struct oq_compare *c = user;
+    const struct oq_graph *gq = oq_model_graph(c->q);
+    const struct oq_node *n = &gq->nodes[node_index];
+    for (int k = 0; k < n_out && k < n->n_out; k++) {
+        int v = n->out[k], li = v >= 0 ? c->by_qv[v] : -1;
+        if (li < 0 || outs[k].dtype != OQ_DTYPE_FLOAT || !outs[k].data)
+            continue;
+        struct layer *L = &c->layers[li];
+        if (!L->have)
+            continue;
+        int64_t ne = numel_of(&outs[k]);
+        if (ne != L->n_buf || outs[k].ndim != L->ndim_buf ||
+            memcmp(outs[k].dims, L->dims_buf, sizeof(int64_t) * (size_t)L->ndim_buf)) {
+            oq_errorf(&c->hook_err, OQ_ERR_SHAPE,
+                      "tensor '%s' has %lld values in the FP32 model but '%s' (node '%s', %s) has %lld in the "
+                      "quantized one: are these two versions of the same model?",
+                      oq_model_graph(c->fp)->values[L->fv].name, (long long)L->n_buf, gq->values[v].name, node_name,
+                      op_type, (long long)ne);
+            return 1;
+        }
+        const float *a = L->buf, *b = outs[k].data;
+        double ab = 0, aa = 0, bb = 0, dd = 0, mx = L->max_abs;
+        int64_t clipped = 0;
+        for (int64_t i = 0; i < ne; i++) {
+            double x = a[i], y = b[i], e = x - y;
+            ab += x * y, aa += x * x, bb += y * y, dd += e * e;
+            mx = fabs(e) > mx ? fabs(e) : mx;
+            clipped += L->quantized && (a[i] < L->lo || a[i] > L->hi);
+        }
+        L->ab += ab, L->aa += aa, L->bb += bb, L->dd += dd, L->max_abs = mx;
+        L->count += ne;
+        L->clipped += clipped;
+        L->have = false;
+    }
+    return 0;
+}
+
+static oq_status build_layers(struct oq_compare *c, oq_error *err) {
+    const struct oq_graph *gf = oq_model_graph(c->fp), *gq = oq_model_graph(c->q);
+    c->by_fv = malloc(sizeof(int) * (size_t)(gf->n_values + 1));
+    c->by_qv = malloc(sizeof(int) * (size_t)(gq->n_values + 1));
+    c->layers = calloc((size_t)gf->n_values + 1, sizeof(*c->layers));
+    if (!c->by_fv || !c->by_qv || !c->layers)
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    for (int v = 0; v < gf->n_values; v++)
+        c->by_fv[v] = -1;
+    for (int v = 0; v < gq->n_values; v++)
+        c->by_qv[v] = -1;
+    char name[1024];
+    for (int i = 0; i < gf->n_nodes; i++) {
+        const struct oq_node *n = &gf->nodes[i];
+        for (int k = 0; k < n->n_out; k++) {
+            int fv = n->out[k];
+            if (fv < 0 || c->by_fv[fv] >= 0)
+                continue;
+            const char *t = gf->values[fv].name;
+            snprintf(name, sizeof(name), "%s%s", t, DQ_SUFFIX);
+            int qv = oq_graph_find_value(gq, name);
+            bool quantized = qv >= 0;
+            if (qv < 0)
+                qv = oq_graph_find_value(gq, t);
+            if (qv < 0 || gq->values[qv].producer < 0 || c->by_qv[qv] >= 0)
+                continue;
+            struct layer *L = &c->layers[c->n_layers];
+            L->fv = fv, L->qv = qv, L->fnode = i;
+            L->quantized = quantized && quant_range(gq, t, &L->lo, &L->hi);
+            c->by_fv[fv] = c->by_qv[qv] = c->n_layers++;
+        }
+    }
+    int outputs = 0;
+    for (int i = 0; i < gf->n_nodes; i++)
+        outputs += gf->nodes[i].n_out;
+    /* a quantized model made from this FP32 one keeps (nearly) every tensor name */
+    if (c->n_layers == 0 || 2 * c->n_layers < outputs)
+        return oq_errorf(err, OQ_ERR_ARG,
+                         "%s and %s have only %d of %d tensor names in common: compare needs an FP32 model and the "
+                         "QDQ model made from it (which keeps the tensor names)",
+                         c->fp->path ? c->fp->path : "FP32 model", c->q->path ? c->q->path : "quantized model",
+                         c->n_layers, outputs);
+    return OQ_OK;
+}
+
+oq_status oq_compare_create(const struct oq_model *fp32, const struct oq_model *quant, int threads,
+                            struct oq_compare **out, oq_error *err) {
+    *out = NULL;
+    struct oq_compare *c = calloc(1, sizeof(*c));
+    if (!c)
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    c->fp = fp32;
+    c->q = quant;
+    oq_status st = build_layers(c, err);
+    oq_session_options so = oq_session_options_default();
+    so.num_threads = threads;
+    so.no_fusion = 1;
+    so.hook_user = c;
+    so.hook = hook_fp;
+    if (!st)
+        st = oq_session_create(fp32, &so, &c->sf, err);
+    so.hook = hook_q;
+    if (!st)
+        st = oq_session_create(quant, &so, &c->sq, err);
+    if (st) {
+        oq_compare_free(c);
+        return st;
+    }
+    *out = c;
+    return OQ_OK;
+}
+
+void oq_compare_free(struct oq_compare *c) {
+    if (!c)
+        return;
+    for (int i = 0; c->layers && i < c->n_layers; i++)
+        free(c->layers[i].buf);
+    free(c->layers);
+    free(c->by_fv);
+    free(c->by_qv);
+    oq_session_free(c->sf);
+    oq_session_free(c->sq);
+    free(c);
+}
+
+static oq_status run(struct oq_compare *c, oq_session *s, const char *which, int n_inputs,
+                     const oq_tensor_ref *inputs, oq_error *err) {
+    memset(&c->hook_err, 0, sizeof(c->hook_err));
+    oq_status st = oq_session_run(s, n_inputs, inputs, err);
+    if (st == OQ_ERR_CANCELLED && c->hook_err.code) {
+        if (err)
+            *err = c->hook_err;
+        st = c->hook_err.code;
+    }
+    return st ? oq_error_prefix(err, st, "compare batch %lld, %s model: ", (long long)c->batches, which) : OQ_OK;
+}
+
+oq_status oq_compare_feed(struct oq_compare *c, int n_inputs, const oq_tensor_ref *inputs, oq_error *err) {
+    for (int i = 0; i < c->n_layers; i++)
+        c->layers[i].have = false;
+    OQ_TRY(run(c, c->sf, "FP32", n_inputs, inputs, err));
+    OQ_TRY(run(c, c->sq, "quantized", n_inputs, inputs, err));
+    c->batches++;
+    return OQ_OK;
+}
+
+int64_t oq_compare_batches(const struct oq_compare *c) { return c->batches; }
+/* Layers that were compared at least once (tensors computed at plan time, such as shape arithmetic, never
+ * reach the hooks). */
+int oq_compare_num_layers(const struct oq_compare *c) {
+    int n = 0;
+    for (int i = 0; i < c->n_layers; i++)
+        n += c->layers[i].count > 0;
+    return n;
+}
+
+void oq_compare_layer(const struct oq_compare *c, int i, struct oq_compare_layer *o) {
+    int k = 0;
+    while (k < c->n_layers && (c->layers[k].count == 0 || i-- > 0))
+        k++;
+    const struct layer *L = &c->layers[k < c->n_layers ? k : 0];
+    const struct oq_graph *gf = oq_model_graph(c->fp), *gq = oq_model_graph(c->q);
+    memset(o, 0, sizeof(*o));
+    o->tensor = gf->values[L->fv].name;
+    o->node = gf->nodes[L->fnode].name ? gf->nodes[L->fnode].name : "";
+    o->op = gf->nodes[L->fnode].op_type;
+    o->quant_tensor = gq->values[L->qv].name;
+    o->quantized = L->quantized;
+    o->count = L->count;
+    o->q_lo = L->lo, o->q_hi = L->hi;
+    o->cosine = L->aa == 0 && L->bb == 0 ? 1.0 : L->aa == 0 || L->bb == 0 ? 0.0 : L->ab / sqrt(L->aa * L->bb);
+    o->sqnr_db = L->dd == 0 ? INFINITY : L->aa == 0 ? -INFINITY : 10.0 * log10(L->aa / L->dd);
+    o->rel_l2 = L->aa == 0 ? (L->dd == 0 ? 0.0 : INFINITY) : sqrt(L->dd / L->aa);
+    o->max_abs = L->max_abs;
+    o->clipped = L->count ? (double)L->clipped / (double)L->count : 0.0;
+}
