@@ -89,3 +89,9 @@ add_test(NAME e2e/compare
          COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_compare.py
                  --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/compare)
 set_tests_properties(e2e/compare PROPERTIES LABELS e2e TIMEOUT 600)
+# tests/e2e/test_sensitivity.py: `onnxq sensitivity` on cls: every quantized layer ranked once; its output SQNR
+# equals `onnxq compare`'s on the model `onnxq quantize` writes; skipping the top layer gains what it announced.
+add_test(NAME e2e/sensitivity
+         COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_sensitivity.py
+                 --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/sensitivity)
+set_tests_properties(e2e/sensitivity PROPERTIES LABELS e2e TIMEOUT 900)

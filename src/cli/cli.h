@@ -14,6 +14,7 @@ int cmd_quantize(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_sensitivity(int argc, char **argv);
 
 /* Data options shared by quantize, compare and dump: --data SPEC, --preprocess JSON, --shape name=dims
  * (repeatable), --batch-size N, --batches N. */
@@ -37,5 +38,25 @@ oq_status cli_data_open(const struct cli_data *d, const oq_model *m, int default
 int cli_parse_shape(const char *arg, char *name, size_t name_cap, int *ndim, int64_t *dims);
 /* Print "onnxq: <message>" to stderr and return exit code 1. */
 int cli_fail(const oq_error *err);
+
+/* Options of quantize, shared with sensitivity (cli/quantize.c). */
+struct cli_quant_opts {
+    const char *model, *out, *config, *algo, *table_in, *table_out, *target;
+    const char *skip, *skip_op_types;
+    int per_channel;
+    int threads, bits, quiet, symmetric, per_tensor, pow2, weights_only;
+    float percentile;
+    struct cli_data d;
+};
+/* Parse quantize's options for command `cmd` (-o only with need_out). 0 ok, 1 --help was printed, 2 usage
+ * error (printed). */
+int cli_quant_parse(int argc, char **argv, const char *cmd, bool need_out, struct cli_quant_opts *o);
+struct oq_quant_config;
+struct oq_calibrator;
+struct oq_quant_plan;
+/* Load the model and config, apply the flags, and calibrate (or read --table): the quantization plan. The
+ * caller frees what was set, also on error. */
+oq_status cli_quant_plan(const struct cli_quant_opts *o, oq_model **m, struct oq_quant_config **cfg,
+                         struct oq_calibrator **cal, struct oq_quant_plan **plan, oq_error *err);
 
 #endif

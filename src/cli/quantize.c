@@ -55,21 +55,13 @@ static void usage(FILE *f) {
             "  --quiet              no progress bar\n");
 }
 
-struct opts {
-    const char *model, *out, *config, *algo, *table_in, *table_out, *target;
-    const char *skip, *skip_op_types;
-    int per_channel;
-    int threads, bits, quiet, symmetric, per_tensor, pow2, weights_only;
-    float percentile;
-    struct cli_data d;
-};
 
-static int parse(int argc, char **argv, struct opts *o) {
+int cli_quant_parse(int argc, char **argv, const char *cmd, bool need_out, struct cli_quant_opts *o) {
     memset(o, 0, sizeof(*o));
     cli_data_init(&o->d);
     o->percentile = -1;
     for (int i = 1; i < argc; i++) {
-        int dr = cli_data_arg(&o->d, "quantize", argc, argv, &i);
+        int dr = cli_data_arg(&o->d, cmd, argc, argv, &i);
         if (dr < 0)
             return 2;
         if (dr > 0)
@@ -79,12 +71,12 @@ static int parse(int argc, char **argv, struct opts *o) {
 #define TAKE(dst)                                                                                           \
     do {                                                                                                    \
         if (!v)                                                                                             \
-            return fprintf(stderr, "onnxq quantize: %s needs a value\n", a), 2;                            \
+            return fprintf(stderr, "onnxq %s: %s needs a value\n", cmd, a), 2;                            \
         dst = v;                                                                                            \
         i++;                                                                                                \
     } while (0)
         const char *tmp = NULL;
-        if (!strcmp(a, "-o") || !strcmp(a, "--output")) TAKE(o->out);
+        if (need_out && (!strcmp(a, "-o") || !strcmp(a, "--output"))) TAKE(o->out);
         else if (!strcmp(a, "--config")) TAKE(o->config);
         else if (!strcmp(a, "--algo") || !strcmp(a, "--method")) TAKE(o->algo);
         else if (!strcmp(a, "--target")) TAKE(o->target);
@@ -101,21 +93,24 @@ static int parse(int argc, char **argv, struct opts *o) {
         else if (!strcmp(a, "--per-tensor")) o->per_tensor = 1;
         else if (!strcmp(a, "--pow2")) o->pow2 = 1;
         else if (!strcmp(a, "--weights-only")) o->weights_only = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 1; }
-        else if (a[0] == '-') return fprintf(stderr, "onnxq quantize: unknown option '%s'\n", a), 2;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { if (need_out) usage(stdout); return 1; }
+        else if (a[0] == '-') return fprintf(stderr, "onnxq %s: unknown option '%s'\n", cmd, a), 2;
         else if (!o->model) o->model = a;
-        else return fprintf(stderr, "onnxq quantize: unexpected argument '%s'\n", a), 2;
+        else return fprintf(stderr, "onnxq %s: unexpected argument '%s'\n", cmd, a), 2;
 #undef TAKE
     }
-    if (!o->model || !o->out) {
-        usage(stderr);
+    if (!o->model || (need_out && !o->out)) {
+        if (need_out)
+            usage(stderr);
+        else
+            fprintf(stderr, "onnxq %s: give the FP32 model (see --help)\n", cmd);
         return 2;
     }
     if (!o->d.data && !o->table_in && !o->weights_only)
-        return fprintf(stderr, "onnxq quantize: give calibration data with --data (a folder, a file or "
-                               "'random'), or --table, or use --weights-only\n"), 2;
+        return fprintf(stderr, "onnxq %s: give calibration data with --data (a folder, a file or "
+                               "'random'), or --table, or use --weights-only\n", cmd), 2;
     if (o->bits && o->bits != 8 && o->bits != 16)
-        return fprintf(stderr, "onnxq quantize: --bits takes 8 or 16\n"), 2;
+        return fprintf(stderr, "onnxq %s: --bits takes 8 or 16\n", cmd), 2;
     return 0;
 }
 
@@ -169,7 +164,7 @@ static oq_status apply_target(const char *t, struct oq_quant_config *c, oq_error
 
 /* Command-line flags override the config file's global settings (layer entries that differ from the
  * global settings still win). */
-static oq_status apply_flags(const struct opts *o, struct oq_quant_config *c, oq_error *err) {
+static oq_status apply_flags(const struct cli_quant_opts *o, struct oq_quant_config *c, oq_error *err) {
     if (o->target)
         OQ_TRY(apply_target(o->target, c, err));
     if (o->skip)
@@ -218,7 +213,7 @@ static oq_status apply_flags(const struct opts *o, struct oq_quant_config *c, oq
     return oq_calib_config_check(&c->weight, err);
 }
 
-static void progress(const struct opts *o, int64_t samples, int64_t total, double t0) {
+static void progress(const struct cli_quant_opts *o, int64_t samples, int64_t total, double t0) {
     if (o->quiet || !isatty(STDERR_FILENO))
         return;
     double dt = now_s() - t0;
@@ -235,7 +230,7 @@ static void progress(const struct opts *o, int64_t samples, int64_t total, doubl
 }
 
 /* Calibrate over the data source; returns the plan. */
-static oq_status calibrate(const struct opts *o, const oq_model *m, const struct oq_quant_config *cfg,
+static oq_status calibrate(const struct cli_quant_opts *o, const oq_model *m, const struct oq_quant_config *cfg,
                            struct oq_calibrator **cal_out, struct oq_quant_plan **plan, oq_error *err) {
     int ni = oq_model_num_inputs(m);
     struct oq_data_source *src = NULL;
@@ -295,9 +290,26 @@ static void report_nodes(const struct oq_graph *g, const struct oq_quant_plan *p
     printf("\n");
 }
 
+oq_status cli_quant_plan(const struct cli_quant_opts *o, oq_model **m, struct oq_quant_config **cfg,
+                         struct oq_calibrator **cal, struct oq_quant_plan **plan, oq_error *err) {
+    OQ_TRY(oq_model_load(o->model, m, err));
+    if (o->config ? oq_quant_config_load(o->config, cfg, err) : !(*cfg = oq_quant_config_default()))
+        return err && err->code ? err->code : oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    OQ_TRY(apply_flags(o, *cfg, err));
+    if ((*cfg)->mode == OQ_QUANT_WEIGHT_ONLY)
+        return oq_quant_plan_from_config(*m, *cfg, plan, err);
+    if (o->table_in) {
+        OQ_TRY(oq_quant_plan_from_config(*m, *cfg, plan, err));
+        OQ_TRY(oq_calib_table_read(*m, o->table_in, *plan, err));
+        printf("calibration: from table %s\n", o->table_in);
+        return OQ_OK;
+    }
+    return calibrate(o, *m, *cfg, cal, plan, err);
+}
+
 int cmd_quantize(int argc, char **argv) {
-    struct opts o;
-    int rc = parse(argc, argv, &o);
+    struct cli_quant_opts o;
+    int rc = cli_quant_parse(argc, argv, "quantize", true, &o);
     if (rc)
         return rc == 1 ? 0 : rc;
     oq_error err = {0};
@@ -307,22 +319,8 @@ int cmd_quantize(int argc, char **argv) {
     struct oq_quant_plan *plan = NULL;
     struct oq_graph *qg = NULL;
     double t0 = now_s();
-    if (oq_model_load(o.model, &m, &err))
+    if (cli_quant_plan(&o, &m, &cfg, &cal, &plan, &err))
         goto fail;
-    if (o.config ? oq_quant_config_load(o.config, &cfg, &err) : !(cfg = oq_quant_config_default()))
-        goto fail;
-    if (apply_flags(&o, cfg, &err))
-        goto fail;
-    if (cfg->mode == OQ_QUANT_WEIGHT_ONLY) {
-        if (oq_quant_plan_from_config(m, cfg, &plan, &err))
-            goto fail;
-    } else if (o.table_in) {
-        if (oq_quant_plan_from_config(m, cfg, &plan, &err) || oq_calib_table_read(m, o.table_in, plan, &err))
-            goto fail;
-        printf("calibration: from table %s\n", o.table_in);
-    } else if (calibrate(&o, m, cfg, &cal, &plan, &err)) {
-        goto fail;
-    }
     report_nodes(oq_model_graph(m), plan);
     qg = oq_graph_clone(oq_model_graph(m), true);
     if (!qg) {
