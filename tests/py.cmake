@@ -95,3 +95,9 @@ add_test(NAME e2e/sensitivity
          COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_sensitivity.py
                  --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/sensitivity)
 set_tests_properties(e2e/sensitivity PROPERTIES LABELS e2e TIMEOUT 900)
+# tests/e2e/test_tune.py: `onnxq tune` on cls from per-tensor min_max: the loss only goes down, the written
+# config reproduces the model byte for byte, the final metric is compare's output cosine, --eval CMD plumbing.
+add_test(NAME e2e/tune
+         COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_tune.py
+                 --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/tune)
+set_tests_properties(e2e/tune PROPERTIES LABELS e2e TIMEOUT 1500)

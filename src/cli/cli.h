@@ -15,6 +15,7 @@ int cmd_config(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_sensitivity(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 /* Data options shared by quantize, compare and dump: --data SPEC, --preprocess JSON, --shape name=dims
  * (repeatable), --batch-size N, --batches N. */

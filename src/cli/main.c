@@ -14,6 +14,7 @@ static void usage(FILE *f) {
                "  bench MODEL [--compare OTHER] [--shape name=1x3x640x640] [--threads N]  latency, RSS, ratio\n"
                "  compare FP32_MODEL QUANT_MODEL --data SPEC  per-layer cosine, SQNR, max error, clipping\n"
                "  sensitivity MODEL --data SPEC           rank layers by how much quantizing them costs\n"
+               "  tune MODEL --data SPEC -o OUT [--max-loss PCT] [--eval CMD]   search a config meeting a target\n"
                "  dump MODEL --data SPEC --output-dir DIR [--tensors A,B | --all]   intermediate tensors as .npy\n"
                "\n"
                "Run 'onnxq <command> --help' for a command's options.\n");
@@ -75,6 +76,8 @@ int main(int argc, char **argv) {
         return cmd_compare(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sensitivity"))
         return cmd_sensitivity(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "tune"))
+        return cmd_tune(argc - 1, argv + 1);
     if (!strcmp(argv[1], "dump"))
         return cmd_dump(argc - 1, argv + 1);
     fprintf(stderr, "onnxq: unknown command '%s'\n\n", argv[1]);
