@@ -213,6 +213,7 @@ def main(argv=None):
     ap.add_argument("--models", help="folder with ppocr_keys_v1.txt (default: tools/fetch_models.py)")
     ap.add_argument("--json", action="store_true", help="print the metrics as one JSON line too")
     ap.add_argument("--errors", type=int, default=0, help="rec/cls: print the first K wrong samples")
+    ap.add_argument("--metric", help="end with one line 'NAME: value' for this metric (for `onnxq tune --eval`)")
     args = ap.parse_args(argv)
     task, model = args.model
     res = evaluate(task, model, args.runtime, args.onnxq, args.data, args.split, args.limit, args.batch,
@@ -229,6 +230,11 @@ def main(argv=None):
     print(summary(res))
     if args.json:
         print(json.dumps(res, ensure_ascii=False))
+    if args.metric:
+        if not isinstance(res.get(args.metric), (int, float)):
+            sys.exit("evaluate: no metric %r; %s has %s" % (args.metric, task,
+                     ", ".join(k for k, v in res.items() if isinstance(v, float))))
+        print(f"{args.metric}: {res[args.metric]}")
 
 
 if __name__ == "__main__":
