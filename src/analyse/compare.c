@@ -7,6 +7,15 @@
 
 static const char DQ_SUFFIX[] = "_DequantizeLinear_Output", Q_SUFFIX[] = "_QuantizeLinear_Output";
 
+/* The quantized model and, with split, its two halves: weights only (activation Q/DQ removed) and activations
+ * only (weights back to the FP32 values). */
+enum { V_FULL, V_WEIGHTS, V_ACTS, N_VARIANTS };
+
+struct sums {
+    double ab, bb, dd, max_abs;
+    int64_t count;
+};
+
 struct layer {
     int fv;           /* FP32 value id */
     int qv;           /* quantized model's value id compared with it */
@@ -17,16 +26,27 @@ struct layer {
     int64_t n_buf, cap, ndim_buf;
     int64_t dims_buf[OQ_MAX_DIMS];
     bool have;        /* buf holds this batch's tensor */
-    double ab, aa, bb, dd, max_abs;
-    int64_t count, clipped;
+    double aa;
+    int64_t clipped;
+    struct sums v[N_VARIANTS];
+};
+
+struct variant {
+    struct oq_model *own;         /* the model, when made here (split) */
+    const struct oq_model *m;
+    oq_session *s;
+    int *by_v;                    /* value id -> layer index or -1 */
 };
 
 struct oq_compare {
-    const struct oq_model *fp, *q;
-    oq_session *sf, *sq;
+    const struct oq_model *fp;
+    oq_session *sf;
+    struct variant var[N_VARIANTS];
+    int n_var;
+    int cur;                      /* the variant running */
     struct layer *layers;
     int n_layers;
-    int *by_fv, *by_qv; /* value id -> layer index or -1 */
+    int *by_fv;                   /* FP32 value id -> layer index or -1 */
     int64_t batches;
     oq_error hook_err;
 };
@@ -100,13 +120,15 @@ static int hook_fp(void *user, int node_index, const char *node_name, const char
 static int hook_q(void *user, int node_index, const char *node_name, const char *op_type, int n_out,
                   const oq_tensor_ref *outs) {
     struct oq_compare *c = user;
-    const struct oq_graph *gq = oq_model_graph(c->q);
+    const struct variant *V = &c->var[c->cur];
+    const struct oq_graph *gq = oq_model_graph(V->m);
     const struct oq_node *n = &gq->nodes[node_index];
     for (int k = 0; k < n_out && k < n->n_out; k++) {
-        int v = n->out[k], li = v >= 0 ? c->by_qv[v] : -1;
+        int v = n->out[k], li = v >= 0 ? V->by_v[v] : -1;
         if (li < 0 || outs[k].dtype != OQ_DTYPE_FLOAT || !outs[k].data)
             continue;
         struct layer *L = &c->layers[li];
+        struct sums *S = &L->v[c->cur];
         if (!L->have)
             continue;
         int64_t ne = numel_of(&outs[k]);
@@ -120,7 +142,7 @@ static int hook_q(void *user, int node_index, const char *node_name, const char 
             return 1;
         }
         const float *a = L->buf, *b = outs[k].data;
-        double ab = 0, aa = 0, bb = 0, dd = 0, mx = L->max_abs;
+        double ab = 0, aa = 0, bb = 0, dd = 0, mx = S->max_abs;
         int64_t clipped = 0;
         for (int64_t i = 0; i < ne; i++) {
             double x = a[i], y = b[i], e = x - y;
@@ -128,28 +150,34 @@ static int hook_q(void *user, int node_index, const char *node_name, const char 
             mx = fabs(e) > mx ? fabs(e) : mx;
             clipped += L->quantized && (a[i] < L->lo || a[i] > L->hi);
         }
-        L->ab += ab, L->aa += aa, L->bb += bb, L->dd += dd, L->max_abs = mx;
-        L->count += ne;
-        L->clipped += clipped;
-        L->have = false;
+        S->ab += ab, S->bb += bb, S->dd += dd, S->max_abs = mx;
+        S->count += ne;
+        if (c->cur == V_FULL) { /* FP32-only figures once */
+            L->aa += aa;
+            L->clipped += clipped;
+        }
     }
     return 0;
 }
 
+/* Match every FP32 node output with the quantized model's tensor of the same name (its DequantizeLinear output
+ * when there is one). */
 static oq_status build_layers(struct oq_compare *c, oq_error *err) {
-    const struct oq_graph *gf = oq_model_graph(c->fp), *gq = oq_model_graph(c->q);
+    const struct oq_graph *gf = oq_model_graph(c->fp), *gq = oq_model_graph(c->var[V_FULL].m);
     c->by_fv = malloc(sizeof(int) * (size_t)(gf->n_values + 1));
-    c->by_qv = malloc(sizeof(int) * (size_t)(gq->n_values + 1));
     c->layers = calloc((size_t)gf->n_values + 1, sizeof(*c->layers));
-    if (!c->by_fv || !c->by_qv || !c->layers)
+    int *by_qv = c->var[V_FULL].by_v = malloc(sizeof(int) * (size_t)(gq->n_values + 1));
+    if (!c->by_fv || !by_qv || !c->layers)
         return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
     for (int v = 0; v < gf->n_values; v++)
         c->by_fv[v] = -1;
     for (int v = 0; v < gq->n_values; v++)
-        c->by_qv[v] = -1;
+        by_qv[v] = -1;
     char name[1024];
+    int outputs = 0;
     for (int i = 0; i < gf->n_nodes; i++) {
         const struct oq_node *n = &gf->nodes[i];
+        outputs += n->n_out;
         for (int k = 0; k < n->n_out; k++) {
             int fv = n->out[k];
             if (fv < 0 || c->by_fv[fv] >= 0)
@@ -160,36 +188,119 @@ static oq_status build_layers(struct oq_compare *c, oq_error *err) {
             bool quantized = qv >= 0;
             if (qv < 0)
                 qv = oq_graph_find_value(gq, t);
-            if (qv < 0 || gq->values[qv].producer < 0 || c->by_qv[qv] >= 0)
+            if (qv < 0 || gq->values[qv].producer < 0 || by_qv[qv] >= 0)
                 continue;
             struct layer *L = &c->layers[c->n_layers];
             L->fv = fv, L->qv = qv, L->fnode = i;
             L->quantized = quantized && quant_range(gq, t, &L->lo, &L->hi);
-            c->by_fv[fv] = c->by_qv[qv] = c->n_layers++;
+            c->by_fv[fv] = by_qv[qv] = c->n_layers++;
         }
     }
-    int outputs = 0;
-    for (int i = 0; i < gf->n_nodes; i++)
-        outputs += gf->nodes[i].n_out;
     /* a quantized model made from this FP32 one keeps (nearly) every tensor name */
     if (c->n_layers == 0 || 2 * c->n_layers < outputs)
         return oq_errorf(err, OQ_ERR_ARG,
                          "%s and %s have only %d of %d tensor names in common: compare needs an FP32 model and the "
                          "QDQ model made from it (which keeps the tensor names)",
-                         c->fp->path ? c->fp->path : "FP32 model", c->q->path ? c->q->path : "quantized model",
-                         c->n_layers, outputs);
+                         c->fp->path ? c->fp->path : "FP32 model",
+                         c->var[V_FULL].m->path ? c->var[V_FULL].m->path : "quantized model", c->n_layers, outputs);
     return OQ_OK;
 }
 
-oq_status oq_compare_create(const struct oq_model *fp32, const struct oq_model *quant, int threads,
+/* A variant's tensors: the full model's value names (which the variants keep), or the plain tensor name where
+ * the variant dropped a DequantizeLinear. */
+static oq_status map_variant(struct oq_compare *c, struct variant *V, oq_error *err) {
+    const struct oq_graph *g = oq_model_graph(V->m), *gq = oq_model_graph(c->var[V_FULL].m),
+                          *gf = oq_model_graph(c->fp);
+    V->by_v = malloc(sizeof(int) * (size_t)(g->n_values + 1));
+    if (!V->by_v)
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    for (int v = 0; v < g->n_values; v++)
+        V->by_v[v] = -1;
+    for (int i = 0; i < c->n_layers; i++) {
+        const struct layer *L = &c->layers[i];
+        int v = oq_graph_find_value(g, gq->values[L->qv].name);
+        if (v < 0 || g->values[v].producer < 0)
+            v = oq_graph_find_value(g, gf->values[L->fv].name);
+        if (v >= 0 && g->values[v].producer >= 0 && V->by_v[v] < 0)
+            V->by_v[v] = i;
+    }
+    return OQ_OK;
+}
+
+/* Weights only: every QuantizeLinear of an activation and the DequantizeLinear nodes reading it are removed
+ * (their readers read the float tensor). Activations only: every DequantizeLinear of a constant whose FP32
+ * value exists in the FP32 model under the tensor's name is replaced by that FP32 value. */
+static oq_status make_variant(struct oq_compare *c, int kind, struct oq_model **out, oq_error *err) {
+    const struct oq_graph *gq = oq_model_graph(c->var[V_FULL].m), *gf = oq_model_graph(c->fp);
+    struct oq_graph *g = oq_graph_clone(gq, true);
+    bool *dead = g ? calloc((size_t)g->n_nodes + 1, sizeof(bool)) : NULL;
+    if (!dead) {
+        oq_graph_free(g);
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory making the %s variant",
+                         kind == V_WEIGHTS ? "weights-only" : "activations-only");
+    }
+    char base[1024];
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct oq_node *n = &g->nodes[i];
+        if (*n->domain || n->n_in < 1 || n->n_out != 1 || n->in[0] < 0)
+            continue;
+        bool constant = g->values[n->in[0]].init != NULL;
+        if (kind == V_WEIGHTS && !strcmp(n->op_type, "QuantizeLinear") && !constant) {
+            /* DQ(Q(x)) -> x for every DequantizeLinear reading this Q */
+            for (int j = i + 1; j < g->n_nodes; j++) {
+                struct oq_node *d = &g->nodes[j];
+                if (!*d->domain && !strcmp(d->op_type, "DequantizeLinear") && d->in[0] == n->out[0] && d->n_out == 1 &&
+                    !g->values[d->out[0]].is_output) {
+                    oq_graph_replace_uses(g, d->out[0], n->in[0]);
+                    dead[j] = true;
+                }
+            }
+            dead[i] = oq_graph_count_uses(g, n->out[0]) == 0;
+        } else if (kind == V_ACTS && !strcmp(n->op_type, "DequantizeLinear") && constant) {
+            const char *o = g->values[n->out[0]].name;
+            size_t l = strlen(o), sl = sizeof(DQ_SUFFIX) - 1;
+            snprintf(base, sizeof(base), "%.*s", (int)(l > sl && !strcmp(o + l - sl, DQ_SUFFIX) ? l - sl : l), o);
+            int fv = oq_graph_find_value(gf, base);
+            const struct oq_tensor *w = fv >= 0 ? gf->values[fv].init : NULL;
+            if (!w || w->dtype != OQ_DTYPE_FLOAT || g->values[n->out[0]].is_output)
+                continue;
+            snprintf(base + strlen(base), sizeof(base) - strlen(base), "_fp32");
+            int nv = oq_graph_add_value(g, base);
+            struct oq_tensor *copy = nv >= 0 ? oq_tensor_clone(w, base) : NULL;
+            if (!copy) {
+                free(dead);
+                oq_graph_free(g);
+                return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+            }
+            n = &g->nodes[i]; /* adding a value may not move nodes, but stay safe */
+            g->values[nv].init = copy;
+            g->values[nv].dtype = OQ_DTYPE_FLOAT;
+            oq_graph_replace_uses(g, n->out[0], nv);
+            dead[i] = true;
+        }
+    }
+    oq_graph_remove_nodes(g, dead);
+    free(dead);
+    return oq_model_from_graph(g, out, err);
+}
+
+oq_status oq_compare_create(const struct oq_model *fp32, const struct oq_model *quant, int threads, bool split,
                             struct oq_compare **out, oq_error *err) {
     *out = NULL;
     struct oq_compare *c = calloc(1, sizeof(*c));
     if (!c)
         return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
     c->fp = fp32;
-    c->q = quant;
+    c->var[V_FULL].m = quant;
+    c->n_var = split ? N_VARIANTS : 1;
     oq_status st = build_layers(c, err);
+    for (int k = 1; !st && k < c->n_var; k++) {
+        st = make_variant(c, k, &c->var[k].own, err);
+        if (!st) {
+            c->var[k].m = c->var[k].own;
+            st = map_variant(c, &c->var[k], err);
+        }
+    }
     oq_session_options so = oq_session_options_default();
     so.num_threads = threads;
     so.no_fusion = 1;
@@ -198,8 +309,8 @@ oq_status oq_compare_create(const struct oq_model *fp32, const struct oq_model *
     if (!st)
         st = oq_session_create(fp32, &so, &c->sf, err);
     so.hook = hook_q;
-    if (!st)
-        st = oq_session_create(quant, &so, &c->sq, err);
+    for (int k = 0; !st && k < c->n_var; k++)
+        st = oq_session_create(c->var[k].m, &so, &c->var[k].s, err);
     if (st) {
         oq_compare_free(c);
         return st;
@@ -215,9 +326,12 @@ void oq_compare_free(struct oq_compare *c) {
         free(c->layers[i].buf);
     free(c->layers);
     free(c->by_fv);
-    free(c->by_qv);
     oq_session_free(c->sf);
-    oq_session_free(c->sq);
+    for (int k = 0; k < N_VARIANTS; k++) {
+        free(c->var[k].by_v);
+        oq_session_free(c->var[k].s);
+        oq_model_free(c->var[k].own);
+    }
     free(c);
 }
 
@@ -234,41 +348,52 @@ static oq_status run(struct oq_compare *c, oq_session *s, const char *which, int
 }
 
 oq_status oq_compare_feed(struct oq_compare *c, int n_inputs, const oq_tensor_ref *inputs, oq_error *err) {
+    static const char *const names[N_VARIANTS] = {"quantized", "weights-only", "activations-only"};
     for (int i = 0; i < c->n_layers; i++)
         c->layers[i].have = false;
     OQ_TRY(run(c, c->sf, "FP32", n_inputs, inputs, err));
-    OQ_TRY(run(c, c->sq, "quantized", n_inputs, inputs, err));
+    for (c->cur = 0; c->cur < c->n_var; c->cur++)
+        OQ_TRY(run(c, c->var[c->cur].s, names[c->cur], n_inputs, inputs, err));
+    for (int i = 0; i < c->n_layers; i++)
+        c->layers[i].have = false;
     c->batches++;
     return OQ_OK;
 }
 
 int64_t oq_compare_batches(const struct oq_compare *c) { return c->batches; }
+
 /* Layers that were compared at least once (tensors computed at plan time, such as shape arithmetic, never
  * reach the hooks). */
 int oq_compare_num_layers(const struct oq_compare *c) {
     int n = 0;
     for (int i = 0; i < c->n_layers; i++)
-        n += c->layers[i].count > 0;
+        n += c->layers[i].v[V_FULL].count > 0;
     return n;
 }
 
+static double sqnr(double aa, double dd) { return dd == 0 ? INFINITY : aa == 0 ? -INFINITY : 10.0 * log10(aa / dd); }
+
 void oq_compare_layer(const struct oq_compare *c, int i, struct oq_compare_layer *o) {
     int k = 0;
-    while (k < c->n_layers && (c->layers[k].count == 0 || i-- > 0))
+    while (k < c->n_layers && (c->layers[k].v[V_FULL].count == 0 || i-- > 0))
         k++;
     const struct layer *L = &c->layers[k < c->n_layers ? k : 0];
-    const struct oq_graph *gf = oq_model_graph(c->fp), *gq = oq_model_graph(c->q);
+    const struct sums *S = &L->v[V_FULL];
+    const struct oq_graph *gf = oq_model_graph(c->fp), *gq = oq_model_graph(c->var[V_FULL].m);
     memset(o, 0, sizeof(*o));
     o->tensor = gf->values[L->fv].name;
     o->node = gf->nodes[L->fnode].name ? gf->nodes[L->fnode].name : "";
     o->op = gf->nodes[L->fnode].op_type;
     o->quant_tensor = gq->values[L->qv].name;
     o->quantized = L->quantized;
-    o->count = L->count;
+    o->count = S->count;
     o->q_lo = L->lo, o->q_hi = L->hi;
-    o->cosine = L->aa == 0 && L->bb == 0 ? 1.0 : L->aa == 0 || L->bb == 0 ? 0.0 : L->ab / sqrt(L->aa * L->bb);
-    o->sqnr_db = L->dd == 0 ? INFINITY : L->aa == 0 ? -INFINITY : 10.0 * log10(L->aa / L->dd);
-    o->rel_l2 = L->aa == 0 ? (L->dd == 0 ? 0.0 : INFINITY) : sqrt(L->dd / L->aa);
-    o->max_abs = L->max_abs;
-    o->clipped = L->count ? (double)L->clipped / (double)L->count : 0.0;
+    o->cosine = L->aa == 0 && S->bb == 0 ? 1.0 : L->aa == 0 || S->bb == 0 ? 0.0 : S->ab / sqrt(L->aa * S->bb);
+    o->sqnr_db = sqnr(L->aa, S->dd);
+    o->rel_l2 = L->aa == 0 ? (S->dd == 0 ? 0.0 : INFINITY) : sqrt(S->dd / L->aa);
+    o->max_abs = S->max_abs;
+    o->clipped = S->count ? (double)L->clipped / (double)S->count : 0.0;
+    o->split = c->n_var == N_VARIANTS;
+    o->sqnr_weights_db = o->split && L->v[V_WEIGHTS].count ? sqnr(L->aa, L->v[V_WEIGHTS].dd) : NAN;
+    o->sqnr_acts_db = o->split && L->v[V_ACTS].count ? sqnr(L->aa, L->v[V_ACTS].dd) : NAN;
 }

@@ -17,7 +17,10 @@
  *   max abs  = max |a - b|
  *   clipped  = share of FP32 values outside the quantizer's range [(qmin - zp) s, (qmax - zp) s] (the values
  *              the QuantizeLinear saturates), for tensors with a QuantizeLinear
- * with a = FP32 value and b = quantized model value. Memory: one batch of the matched FP32 tensors. */
+ * with a = FP32 value and b = quantized model value. Memory: one batch of the matched FP32 tensors.
+ * With split, the same SQNR is also measured for two models derived from the quantized one: weights only (every
+ * activation QuantizeLinear -> DequantizeLinear removed) and activations only (every dequantized weight replaced
+ * by its FP32 value, found by name in the FP32 model), so that each layer's error is attributed to its source. */
 #ifndef ONNXQ_ANALYSE_COMPARE_H
 #define ONNXQ_ANALYSE_COMPARE_H
 
@@ -36,9 +39,14 @@ struct oq_compare_layer {
     int64_t count;            /* elements compared */
     double cosine, sqnr_db, rel_l2, max_abs, clipped; /* clipped: share in [0, 1], 0 without a quantizer */
     float q_lo, q_hi;         /* the quantizer's range (quantized only) */
+    bool split;               /* the two figures below were measured */
+    double sqnr_weights_db;   /* SQNR with only the weights quantized (activation Q/DQ removed), NaN if unmatched */
+    double sqnr_acts_db;      /* SQNR with only the activations quantized (FP32 weights), NaN if unmatched */
 };
 
-oq_status oq_compare_create(const struct oq_model *fp32, const struct oq_model *quant, int threads,
+/* split: also run the quantized model's two halves (weights only, activations only) to split each layer's
+ * error by its source. */
+oq_status oq_compare_create(const struct oq_model *fp32, const struct oq_model *quant, int threads, bool split,
                             struct oq_compare **out, oq_error *err);
 void oq_compare_free(struct oq_compare *c);
 /* Run both models on one batch and accumulate. Shapes of matched tensors must agree (else an error names

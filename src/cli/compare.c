@@ -19,6 +19,8 @@ static void usage(FILE *f) {
             "                       (random data: 4 batches by default)\n"
             "  --threshold C        flag layers with cosine < C (default 0.99)\n"
             "  --all                list every layer (default: the quantized ones and the flagged ones)\n"
+            "  --split              also measure each layer's SQNR with only the weights quantized and with only the\n"
+            "                       activations quantized (two more runs per batch): which half to fix\n"
             "  --json FILE          write every layer's figures as JSON\n"
             "  --threads N          threads per session (0: all CPUs)\n");
 }
@@ -67,6 +69,10 @@ static int write_json(const char *path, const struct oq_compare *c, double thres
         json_num(f, "clipped", L.clipped, ", ");
         json_num(f, "q_lo", L.q_lo, ", ");
         json_num(f, "q_hi", L.q_hi, ", ");
+        if (L.split) {
+            json_num(f, "sqnr_weights_only_db", L.sqnr_weights_db, ", ");
+            json_num(f, "sqnr_activations_only_db", L.sqnr_acts_db, ", ");
+        }
         fprintf(f, "\"flagged\": %s}%s\n", L.cosine < threshold ? "true" : "false",
                 i + 1 < oq_compare_num_layers(c) ? "," : "");
     }
@@ -77,7 +83,7 @@ static int write_json(const char *path, const struct oq_compare *c, double thres
 int cmd_compare(int argc, char **argv) {
     const char *paths[2] = {NULL, NULL}, *json = NULL;
     double threshold = 0.99;
-    int threads = 0, all = 0, np = 0;
+    int threads = 0, all = 0, np = 0, split = 0;
     struct cli_data d;
     cli_data_init(&d);
     for (int i = 1; i < argc; i++) {
@@ -91,6 +97,8 @@ int cmd_compare(int argc, char **argv) {
             return usage(stdout), 0;
         if (!strcmp(a, "--all")) {
             all = 1;
+        } else if (!strcmp(a, "--split")) {
+            split = 1;
         } else if ((!strcmp(a, "--threshold") || !strcmp(a, "--json") || !strcmp(a, "--threads")) && i + 1 < argc) {
             const char *v = argv[++i];
             if (!strcmp(a, "--threshold"))
@@ -115,7 +123,7 @@ int cmd_compare(int argc, char **argv) {
     struct oq_data_source *src = NULL;
     int rc = 1;
     if (oq_model_load(paths[0], &mf, &err) || oq_model_load(paths[1], &mq, &err) ||
-        oq_compare_create(mf, mq, threads, &c, &err) || cli_data_open(&d, mf, 4, &src, &err)) {
+        oq_compare_create(mf, mq, threads, split, &c, &err) || cli_data_open(&d, mf, 4, &src, &err)) {
         cli_fail(&err);
         goto done;
     }
@@ -138,8 +146,8 @@ int cmd_compare(int argc, char **argv) {
     }
     printf("compared %s with %s on %lld samples (%lld batches) from %s\n", paths[0], paths[1], (long long)samples,
            (long long)oq_compare_batches(c), oq_data_describe(src));
-    printf("%-44s %-18s %9s %9s %9s %10s %8s\n", "tensor", "op", "cosine", "SQNR dB", "rel L2", "max abs",
-           "clipped");
+    printf("%-44s %-18s %9s %9s %9s %10s %8s%s\n", "tensor", "op", "cosine", "SQNR dB", "rel L2", "max abs",
+           "clipped", split ? "  w-only dB  a-only dB" : "");
     int flagged = 0, shown = 0, nq = 0;
     for (int i = 0; i < oq_compare_num_layers(c); i++) {
         struct oq_compare_layer L;
@@ -150,8 +158,11 @@ int cmd_compare(int argc, char **argv) {
         if (!all && !flag && !L.quantized)
             continue;
         shown++;
-        printf("%-44s %-18s %9.5f %9.2f %9.5f %10.4g %7.3f%%%s\n", L.tensor, L.op, L.cosine, L.sqnr_db, L.rel_l2,
-               L.max_abs, 100.0 * L.clipped, flag ? "  <-- below threshold" : "");
+        printf("%-44s %-18s %9.5f %9.2f %9.5f %10.4g %7.3f%%", L.tensor, L.op, L.cosine, L.sqnr_db, L.rel_l2,
+               L.max_abs, 100.0 * L.clipped);
+        if (split)
+            printf(" %10.2f %10.2f", L.sqnr_weights_db, L.sqnr_acts_db);
+        printf("%s\n", flag ? "  <-- below threshold" : "");
     }
     printf("%d tensors matched (%d quantized), %d shown; %d below cosine %.4g\n", oq_compare_num_layers(c), nq,
            shown, flagged, threshold);
