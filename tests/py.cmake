@@ -101,3 +101,41 @@ add_test(NAME e2e/tune
          COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_tune.py
                  --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/tune)
 set_tests_properties(e2e/tune PROPERTIES LABELS e2e TIMEOUT 1500)
+
+# ---------------------------------------------------------------- e2e: models quantized by ONNX Runtime (issue 4)
+# tests/e2e/test_ort_quantized.py: cls, rec and det (256x256) quantized by ORT's quantize_static (QDQ and QOperator,
+# per-channel) and quantize_dynamic, run by onnxq and ORT: QDQ and QOperator within 2 output steps (both are bit
+# exact today), dynamic within a relative bound, and every integer op of the QOperator / dynamic models bit-exact
+# given identical inputs. `ops`: one-node models of each new op (QLinearConv, QLinearMatMul, MatMulInteger,
+# ConvInteger, DynamicQuantizeLinear, com.microsoft QLinear*/QGemm) vs ORT, integer outputs identical.
+foreach(case cls rec det ops)
+  add_test(NAME e2e/ort_quantized_${case}
+           COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_ort_quantized.py
+                   --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/ort_quantized --case ${case})
+  set_tests_properties(e2e/ort_quantized_${case} PROPERTIES LABELS e2e TIMEOUT 900)
+endforeach()
+
+# ---------------------------------------------------------------- e2e: hardening (issue 7)
+# tests/e2e/test_determinism.py: cls quantized with --data random twice with --threads 1 and once with
+# --threads 2, with min_max and with percentile (histograms): byte-identical .onnx and .calib.json.
+# tests/e2e/test_calib_rss.py: peak RSS of `onnxq quantize` calibrating cls on 10 and on 1000 random samples
+# (batch size 1, percentile histograms), each its own process (os.wait4): within 10%.
+# tests/e2e/test_bad_inputs_cli.py: the CLI-level entries of docs/bad_inputs.md (the exact messages).
+add_test(NAME e2e/determinism
+         COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_determinism.py
+                 --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/determinism)
+set_tests_properties(e2e/determinism PROPERTIES LABELS e2e TIMEOUT 600)
+add_test(NAME e2e/calib_rss
+         COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_calib_rss.py
+                 --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/calib_rss)
+set_tests_properties(e2e/calib_rss PROPERTIES LABELS e2e TIMEOUT 900)
+add_test(NAME e2e/bad_inputs_cli
+         COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_bad_inputs_cli.py
+                 --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/bad_inputs_cli)
+set_tests_properties(e2e/bad_inputs_cli PROPERTIES LABELS e2e TIMEOUT 600)
+# tests/e2e/test_report.py: `onnxq compare --report`: Markdown + one self-contained HTML page (charts, histograms of
+# the worst layers), rendered by headless Chromium into a screenshot that shows the charts.
+add_test(NAME e2e/report
+         COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_report.py
+                 --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/report)
+set_tests_properties(e2e/report PROPERTIES LABELS e2e TIMEOUT 600)

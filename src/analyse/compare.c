@@ -29,6 +29,8 @@ struct layer {
     double aa;
     int64_t clipped;
     struct sums v[N_VARIANTS];
+    int64_t hist[OQ_COMPARE_BINS]; /* FP32 values over hist_lo..hist_hi (quantized layers) */
+    float hist_lo, hist_hi;
 };
 
 struct variant {
@@ -155,6 +157,14 @@ static int hook_q(void *user, int node_index, const char *node_name, const char 
         if (c->cur == V_FULL) { /* FP32-only figures once */
             L->aa += aa;
             L->clipped += clipped;
+            if (L->quantized && L->hist_hi > L->hist_lo) {
+                float inv = (float)OQ_COMPARE_BINS / (L->hist_hi - L->hist_lo);
+                for (int64_t i = 0; i < ne; i++) {
+                    float f = (a[i] - L->hist_lo) * inv;
+                    int bin = f < 0 ? 0 : f >= OQ_COMPARE_BINS ? OQ_COMPARE_BINS - 1 : (int)f;
+                    L->hist[bin]++;
+                }
+            }
         }
     }
     return 0;
@@ -193,6 +203,11 @@ static oq_status build_layers(struct oq_compare *c, oq_error *err) {
             struct layer *L = &c->layers[c->n_layers];
             L->fv = fv, L->qv = qv, L->fnode = i;
             L->quantized = quantized && quant_range(gq, t, &L->lo, &L->hi);
+            if (L->quantized) { /* the quantizer's range and half of it again on each side: clipping shows */
+                float w = L->hi - L->lo;
+                L->hist_lo = L->lo - 0.5f * w;
+                L->hist_hi = L->hi + 0.5f * w;
+            }
             c->by_fv[fv] = by_qv[qv] = c->n_layers++;
         }
     }
@@ -396,4 +411,6 @@ void oq_compare_layer(const struct oq_compare *c, int i, struct oq_compare_layer
     o->split = c->n_var == N_VARIANTS;
     o->sqnr_weights_db = o->split && L->v[V_WEIGHTS].count ? sqnr(L->aa, L->v[V_WEIGHTS].dd) : NAN;
     o->sqnr_acts_db = o->split && L->v[V_ACTS].count ? sqnr(L->aa, L->v[V_ACTS].dd) : NAN;
+    o->hist = L->quantized ? L->hist : NULL;
+    o->hist_lo = L->hist_lo, o->hist_hi = L->hist_hi;
 }

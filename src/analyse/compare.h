@@ -31,6 +31,8 @@
 
 struct oq_compare;
 
+enum { OQ_COMPARE_BINS = 64 };
+
 struct oq_compare_layer {
     const char *tensor;       /* FP32 tensor name */
     const char *node, *op;    /* its producer in the FP32 model */
@@ -42,6 +44,10 @@ struct oq_compare_layer {
     bool split;               /* the two figures below were measured */
     double sqnr_weights_db;   /* SQNR with only the weights quantized (activation Q/DQ removed), NaN if unmatched */
     double sqnr_acts_db;      /* SQNR with only the activations quantized (FP32 weights), NaN if unmatched */
+    /* quantized layers: histogram of the FP32 values in OQ_COMPARE_BINS bins over [hist_lo, hist_hi] (the
+     * quantizer's range widened by half of it on each side; values beyond go to the end bins); else NULL */
+    const int64_t *hist;
+    float hist_lo, hist_hi;
 };
 
 /* split: also run the quantized model's two halves (weights only, activations only) to split each layer's

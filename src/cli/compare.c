@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analyse/compare.h"
+#include "analyse/report.h"
 #include "cli/cli.h"
 
 static void usage(FILE *f) {
@@ -22,6 +23,8 @@ static void usage(FILE *f) {
             "  --split              also measure each layer's SQNR with only the weights quantized and with only the\n"
             "                       activations quantized (two more runs per batch): which half to fix\n"
             "  --json FILE          write every layer's figures as JSON\n"
+            "  --report DIR         write DIR/report.md and DIR/report.html (charts per layer, histograms of the\n"
+            "                       worst layers with their clipping thresholds)\n"
             "  --threads N          threads per session (0: all CPUs)\n");
 }
 
@@ -81,7 +84,7 @@ static int write_json(const char *path, const struct oq_compare *c, double thres
 }
 
 int cmd_compare(int argc, char **argv) {
-    const char *paths[2] = {NULL, NULL}, *json = NULL;
+    const char *paths[2] = {NULL, NULL}, *json = NULL, *report = NULL;
     double threshold = 0.99;
     int threads = 0, all = 0, np = 0, split = 0;
     struct cli_data d;
@@ -99,9 +102,12 @@ int cmd_compare(int argc, char **argv) {
             all = 1;
         } else if (!strcmp(a, "--split")) {
             split = 1;
-        } else if ((!strcmp(a, "--threshold") || !strcmp(a, "--json") || !strcmp(a, "--threads")) && i + 1 < argc) {
+        } else if ((!strcmp(a, "--threshold") || !strcmp(a, "--json") || !strcmp(a, "--threads") ||
+                    !strcmp(a, "--report")) && i + 1 < argc) {
             const char *v = argv[++i];
-            if (!strcmp(a, "--threshold"))
+            if (!strcmp(a, "--report"))
+                report = v;
+            else if (!strcmp(a, "--threshold"))
                 threshold = atof(v);
             else if (!strcmp(a, "--json"))
                 json = v;
@@ -167,6 +173,14 @@ int cmd_compare(int argc, char **argv) {
     printf("%d tensors matched (%d quantized), %d shown; %d below cosine %.4g\n", oq_compare_num_layers(c), nq,
            shown, flagged, threshold);
     rc = json ? write_json(json, c, threshold) : 0;
+    if (!rc && report) {
+        struct oq_report_info ri = {.fp32_path = paths[0], .quant_path = paths[1], .data = oq_data_describe(src),
+                                    .samples = samples, .threshold = threshold};
+        if (oq_report_write(c, &ri, report, &err))
+            rc = cli_fail(&err);
+        else
+            printf("wrote %s/report.md and %s/report.html\n", report, report);
+    }
 done:
     oq_data_close(src);
     oq_compare_free(c);
