@@ -39,6 +39,7 @@ static double now_s(void) {
 }
 
 int cmd_sensitivity(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each step shows as it happens, also in a log file */
     int eval_batches = 4, top = 20;
     const char *json = NULL;
     /* take our own options out, pass the rest to quantize's parser */

@@ -181,6 +181,7 @@ static void usage(FILE *f) {
 }
 
 int cmd_tune(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each step shows as it happens, also in a log file */
     double max_loss = 1.0, budget = 0;
     int eval_batches = 4, max_steps = 20;
     const char *eval_cmd = NULL, *cfg_out = NULL, *out = NULL;
