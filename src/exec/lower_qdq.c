@@ -36,6 +36,39 @@ static int lower_conv(struct oq_graph *g, const int *uses, const int *reader, bo
     return qm_replace(g, dead, c, "QConv", 9, in, q);
 }
 
+/* DQ(x) -> ConvTranspose(DQ(w) [, DQ(b)]) -> Q => QConvTranspose. The weight is [C, M/group, kh, kw], so its
+ * per-channel axis is 1; per channel only with group 1, where axis 1 holds all M output channels (with groups
+ * it holds M/group, a layout QConvTranspose does not take; the quantizer keeps such weights per tensor). */
+static int lower_convtranspose(struct oq_graph *g, const int *uses, const int *reader, bool *dead, int i) {
+    struct oq_node *c = &g->nodes[i];
+    if (!qm_is_op(c, "ConvTranspose") || c->n_in < 2 || c->n_in > 3 || c->n_out != 1)
+        return 0;
+    const struct oq_node *dx = qm_dq_producer(g, c->in[0]), *dw = qm_dq_producer(g, c->in[1]);
+    if (!qm_act_dq(g, dx) || !dw)
+        return 0;
+    const struct oq_tensor *w = qm_init(g, dw->in[0]);
+    int64_t group = oq_attr_int(c, "group", 1);
+    if (!w || (w->ndim != 3 && w->ndim != 4) || group < 1)
+        return 0;
+    int64_t M = w->dims[1] * group;
+    if (!qm_weight_dq(g, dw, w->ndim, 1, group == 1 ? M : 0))
+        return 0;
+    const struct oq_node *db = NULL;
+    int bias = c->n_in > 2 ? c->in[2] : -1;
+    if (bias >= 0) {
+        db = qm_dq_producer(g, bias);
+        float sx = *(const float *)qm_init(g, dx->in[1])->data;
+        if (!qm_bias_dq(g, db, sx, qm_init(g, dw->in[1]), M))
+            return 0;
+    }
+    struct oq_node *q = qm_sole_q_reader(g, uses, reader, c->out[0]);
+    if (!q)
+        return 0;
+    int in[9] = {dx->in[0], dx->in[1], dx->in[2], dw->in[0], dw->in[1], qm_in(dw, 2),
+                 q->in[1], q->n_in > 2 ? q->in[2] : -1, db ? db->in[0] : -1};
+    return qm_replace(g, dead, c, "QConvTranspose", 9, in, q);
+}
+
 static int lower_matmul(struct oq_graph *g, const int *uses, const int *reader, bool *dead, int i) {
     struct oq_node *mm = &g->nodes[i];
     if (!qm_is_op(mm, "MatMul") || mm->n_in != 2 || mm->n_out != 1)
@@ -186,7 +219,7 @@ static int lower_passthrough(struct oq_graph *g, const int *uses, const int *rea
 typedef int (*lower_fn)(struct oq_graph *g, const int *uses, const int *reader, bool *dead, int i);
 
 /* In order of preference: the integer ops with ORT's numerics first (QAdd before QTable2 for Add). */
-static const lower_fn lowerings[] = {lower_conv,    lower_matmul, lower_add,         lower_avgpool,
+static const lower_fn lowerings[] = {lower_conv,    lower_convtranspose, lower_matmul, lower_add,         lower_avgpool,
                                      lower_softmax, lower_gap,    lower_passthrough, oq_lower_table_node};
 
 int oq_lower_qdq_graph(struct oq_graph *g, oq_error *err) {

@@ -4,6 +4,9 @@
  *
  *   DQ(x_q u8, sx, zx) -> Conv(., DQ(w_q s8 const, sw[, 0]) [, DQ(b_q s32 const, sx*sw[, 0])]) -> Q(., sy, zy u8)
  *       => com.onnxq.QConv(x_q, sx, zx, w_q, sw, zw, sy, zy, b_q)     (QLinearConv's input layout)
+ *   DQ(x_q u8, sx, zx) -> ConvTranspose(., DQ(w_q s8 const [C, M/g, kh, kw], sw[, 0]) [, DQ(b_q s32 ...)]) -> Q(u8)
+ *       => com.onnxq.QConvTranspose(x_q, sx, zx, w_q, sw, zw, sy, zy, b_q)  (as QConv; QConv's numerics;
+ *          weight scale per tensor, or per output channel along axis 1 when group = 1)
  *   DQ(a_q u8, sa, za) -> MatMul(., DQ(b_q s8 const [K, N], sb[, 0])) -> Q(., sy, zy u8)
  *       => com.onnxq.QMatMul(a_q, sa, za, b_q, sb, zb, sy, zy)          (QLinearMatMul's input layout)
  *   DQ(a_q u8, sa, za) + DQ(b_q u8, sb, zb) -> Add -> Q(., sy, zy u8)

@@ -77,6 +77,7 @@ extern const struct oq_op_def oq_op_fusedconv; /* com.onnxq.FusedConv: Conv + ac
 extern const struct oq_op_def oq_op_qadd; /* com.onnxq.QAdd: DQ + DQ -> Add -> Q on uint8 with ORT's QLinearAdd numerics, made by the session's INT8 lowering */
 extern const struct oq_op_def oq_op_qaveragepool; /* com.onnxq.QAveragePool: DQ -> AveragePool -> Q on uint8 with ORT's QLinearAveragePool numerics, made by the session's INT8 lowering */
 extern const struct oq_op_def oq_op_qconv; /* com.onnxq.QConv: DQ -> Conv -> Q as one uint8 x int8 conv, made by the session's INT8 lowering */
+extern const struct oq_op_def oq_op_qconvtranspose; /* com.onnxq.QConvTranspose: DQ -> ConvTranspose -> Q as one uint8 x int8 transposed conv, made by the session's INT8 lowering */
 extern const struct oq_op_def oq_op_qglobalaveragepool; /* com.onnxq.QGlobalAveragePool: DQ -> GlobalAveragePool -> Q on uint8 with ORT's QLinearGlobalAveragePool numerics, made by the session's INT8 lowering */
 extern const struct oq_op_def oq_op_qlut; /* com.onnxq.QLut: DQ -> elementwise float op(s) -> Q as a 256-entry uint8 table, made by the session's INT8 lowering */
 extern const struct oq_op_def oq_op_qmatmul; /* com.onnxq.QMatMul: DQ -> MatMul(const int8 B) -> Q, made by the session's INT8 lowering */
@@ -155,6 +156,7 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_qadd,
     &oq_op_qaveragepool,
     &oq_op_qconv,
+    &oq_op_qconvtranspose,
     &oq_op_qglobalaveragepool,
     &oq_op_qlut,
     &oq_op_qmatmul,
