@@ -68,6 +68,13 @@ static void conv_acc(const struct conv_case *c, const struct data *d, int64_t OH
 }
 
 /* runs the model with input x_q, copies output 0 (uint8) to y; returns the session's node count */
+static void copy_ops(char *dst, size_t cap, const char *src) { /* truncating copy */
+    size_t n = strlen(src);
+    n = n < cap ? n : cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 static int run_model(oq_model *m, int lowering, oq_kernel_level kl, int threads, int xnd, const int64_t *xd,
                      uint8_t *x, uint8_t *y, int64_t ny, char *ops, size_t ops_len) {
     oq_tensor_ref in = {.name = "xq", .dtype = OQ_DTYPE_UINT8, .ndim = xnd, .data = x};
@@ -75,7 +82,7 @@ static int run_model(oq_model *m, int lowering, oq_kernel_level kl, int threads,
     struct lh_result r;
     int nn = lh_run(m, lowering, kl, threads, 1, &in, y, ny, &r);
     if (ops)
-        snprintf(ops, ops_len, "%s", r.ops);
+        copy_ops(ops, ops_len, r.ops);
     return nn;
 }
 
@@ -316,7 +323,7 @@ static int run_ab(oq_model *m, int lowering, int nd, const int64_t *dims, uint8_
         memcpy(in[1].dims, bdims, sizeof(int64_t) * (size_t)bnd);
     struct lh_result r;
     int nn = lh_run(m, lowering, OQ_KERNELS_AUTO, 1, b ? 2 : 1, in, y, ny, &r);
-    snprintf(ops, ops_len, "%s", r.ops);
+    copy_ops(ops, ops_len, r.ops);
     return nn;
 }
 
