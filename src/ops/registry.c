@@ -18,10 +18,12 @@ extern const struct oq_op_def oq_op_clip; /* Clip */
 extern const struct oq_op_def oq_op_concat; /* Concat */
 extern const struct oq_op_def oq_op_constantofshape; /* ConstantOfShape */
 extern const struct oq_op_def oq_op_conv; /* Conv */
+extern const struct oq_op_def oq_op_convinteger; /* ConvInteger */
 extern const struct oq_op_def oq_op_convtranspose; /* ConvTranspose */
 extern const struct oq_op_def oq_op_dequantizelinear; /* DequantizeLinear */
 extern const struct oq_op_def oq_op_div; /* Div */
 extern const struct oq_op_def oq_op_dropout; /* Dropout */
+extern const struct oq_op_def oq_op_dynamicquantizelinear; /* DynamicQuantizeLinear */
 extern const struct oq_op_def oq_op_equal; /* Equal */
 extern const struct oq_op_def oq_op_erf; /* Erf */
 extern const struct oq_op_def oq_op_exp; /* Exp */
@@ -40,12 +42,15 @@ extern const struct oq_op_def oq_op_leakyrelu; /* LeakyRelu */
 extern const struct oq_op_def oq_op_log; /* Log */
 extern const struct oq_op_def oq_op_logsoftmax; /* LogSoftmax */
 extern const struct oq_op_def oq_op_matmul; /* MatMul */
+extern const struct oq_op_def oq_op_matmulinteger; /* MatMulInteger */
 extern const struct oq_op_def oq_op_maxpool; /* MaxPool */
 extern const struct oq_op_def oq_op_mul; /* Mul */
 extern const struct oq_op_def oq_op_neg; /* Neg */
 extern const struct oq_op_def oq_op_prelu; /* PRelu */
 extern const struct oq_op_def oq_op_pad; /* Pad */
 extern const struct oq_op_def oq_op_pow; /* Pow */
+extern const struct oq_op_def oq_op_qlinearconv; /* QLinearConv */
+extern const struct oq_op_def oq_op_qlinearmatmul; /* QLinearMatMul */
 extern const struct oq_op_def oq_op_quantizelinear; /* QuantizeLinear */
 extern const struct oq_op_def oq_op_range; /* Range */
 extern const struct oq_op_def oq_op_reciprocal; /* Reciprocal */
@@ -73,6 +78,14 @@ extern const struct oq_op_def oq_op_transpose; /* Transpose */
 extern const struct oq_op_def oq_op_unsqueeze; /* Unsqueeze */
 extern const struct oq_op_def oq_op_upsample; /* Upsample */
 extern const struct oq_op_def oq_op_where; /* Where */
+extern const struct oq_op_def oq_op_ms_qgemm; /* com.microsoft.QGemm: ONNX Runtime's quantized Gemm (QOperator format) */
+extern const struct oq_op_def oq_op_ms_qlinearadd; /* com.microsoft.QLinearAdd: ORT's QOperator Add, QAdd's implementation */
+extern const struct oq_op_def oq_op_ms_qlinearaveragepool; /* com.microsoft.QLinearAveragePool: ORT's QOperator AveragePool, QAveragePool's implementation */
+extern const struct oq_op_def oq_op_ms_qlinearconcat; /* com.microsoft.QLinearConcat: ORT's QOperator Concat with per-input requantization tables */
+extern const struct oq_op_def oq_op_ms_qlinearglobalaveragepool; /* com.microsoft.QLinearGlobalAveragePool: ORT's QOperator GlobalAveragePool, QGlobalAveragePool's implementation */
+extern const struct oq_op_def oq_op_ms_qlinearmul; /* com.microsoft.QLinearMul: ORT's QOperator Mul as a 256x256 table with MLAS's numerics */
+extern const struct oq_op_def oq_op_ms_qlinearsigmoid; /* com.microsoft.QLinearSigmoid: ORT's QOperator Sigmoid as a 256-entry table of MLAS's logistic */
+extern const struct oq_op_def oq_op_ms_qlinearsoftmax; /* com.microsoft.QLinearSoftmax: ORT's QOperator Softmax, QSoftmax's implementation */
 extern const struct oq_op_def oq_op_fusedconv; /* com.onnxq.FusedConv: Conv + activation, made by the session's fusion pass */
 extern const struct oq_op_def oq_op_qadd; /* com.onnxq.QAdd: DQ + DQ -> Add -> Q on uint8 with ORT's QLinearAdd numerics, made by the session's INT8 lowering */
 extern const struct oq_op_def oq_op_qaveragepool; /* com.onnxq.QAveragePool: DQ -> AveragePool -> Q on uint8 with ORT's QLinearAveragePool numerics, made by the session's INT8 lowering */
@@ -97,10 +110,12 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_concat,
     &oq_op_constantofshape,
     &oq_op_conv,
+    &oq_op_convinteger,
     &oq_op_convtranspose,
     &oq_op_dequantizelinear,
     &oq_op_div,
     &oq_op_dropout,
+    &oq_op_dynamicquantizelinear,
     &oq_op_equal,
     &oq_op_erf,
     &oq_op_exp,
@@ -119,12 +134,15 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_log,
     &oq_op_logsoftmax,
     &oq_op_matmul,
+    &oq_op_matmulinteger,
     &oq_op_maxpool,
     &oq_op_mul,
     &oq_op_neg,
     &oq_op_prelu,
     &oq_op_pad,
     &oq_op_pow,
+    &oq_op_qlinearconv,
+    &oq_op_qlinearmatmul,
     &oq_op_quantizelinear,
     &oq_op_range,
     &oq_op_reciprocal,
@@ -152,6 +170,14 @@ static const struct oq_op_def *const registry[] = {
     &oq_op_unsqueeze,
     &oq_op_upsample,
     &oq_op_where,
+    &oq_op_ms_qgemm,
+    &oq_op_ms_qlinearadd,
+    &oq_op_ms_qlinearaveragepool,
+    &oq_op_ms_qlinearconcat,
+    &oq_op_ms_qlinearglobalaveragepool,
+    &oq_op_ms_qlinearmul,
+    &oq_op_ms_qlinearsigmoid,
+    &oq_op_ms_qlinearsoftmax,
     &oq_op_fusedconv,
     &oq_op_qadd,
     &oq_op_qaveragepool,
