@@ -132,8 +132,31 @@ __attribute__((target("avx2,fma"))) static void qa_full_fma(const uint8_t *a, co
         y[i] = (uint8_t)(int32_t)nearbyintf(t);
     }
 }
+__attribute__((target("avx2,fma"))) static void qa_span_fma(const uint8_t *v, float rv, uint8_t c, float rc, float F,
+                                                              uint8_t *y, int64_t n) {
+    float pc = (float)c * rc;
+    float fc = F + pc;
+    for (int64_t i = 0; i < n; i++) {
+        float t = fmaf((float)v[i], rv, fc);
+        t = t < 0.0f ? 0.0f : t;
+        t = t > 255.0f ? 255.0f : t;
+        y[i] = (uint8_t)(int32_t)nearbyintf(t);
+    }
+}
 #define QA_HAVE_FMA 1
 #endif
+
+/* The span loop for the CPU: the FMA-compiled twin (bit-identical, see qa_full_fma) or the portable one. */
+static void qa_span(const struct oq_op_ctx *ctx, const uint8_t *v, float rv, uint8_t c, float rc, float F, uint8_t *y,
+                    int64_t n) {
+#ifdef QA_HAVE_FMA
+    if (ctx->kernels && ctx->kernels->level >= OQ_KERNELS_AVX2) {
+        qa_span_fma(v, rv, c, rc, F, y, n);
+        return;
+    }
+#endif
+    qa_span_scalar(v, rv, c, rc, F, y, n);
+}
 
 static oq_status qa_run(struct oq_op_ctx *ctx) {
     const struct qa_priv *p = ctx->priv;
@@ -161,12 +184,12 @@ static oq_status qa_run(struct oq_op_ctx *ctx) {
     int64_t span;
     if (a_full && (span = suffix_span(bt, yt)) > 1) {
         for (int64_t s = 0; s < n / span; s++)
-            qa_span_scalar(a + s * span, p->rA, b[s], p->rB, p->F, y + s * span, span);
+            qa_span(ctx, a + s * span, p->rA, b[s], p->rB, p->F, y + s * span, span);
         return OQ_OK;
     }
     if (b_full && (span = suffix_span(at, yt)) > 1) {
         for (int64_t s = 0; s < n / span; s++)
-            qa_span_scalar(b + s * span, p->rB, a[s], p->rA, p->F, y + s * span, span);
+            qa_span(ctx, b + s * span, p->rB, a[s], p->rA, p->F, y + s * span, span);
         return OQ_OK;
     }
     /* general broadcast, element by element */
