@@ -9,7 +9,9 @@ BUILD=${ONNXQ_BUILD:-build}
 if [ "$(id -u)" -ne 0 ]; then SUDO=${SUDO:-sudo}; else SUDO=${SUDO:-}; fi
 
 APT_PKGS="build-essential cmake pkg-config python3 python3-venv python3-pip
-  libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libstb-dev libdnnl-dev fonts-noto-cjk fonts-wqy-microhei fonts-dejavu-core"
+  libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libstb-dev libdnnl-dev fonts-noto-cjk fonts-wqy-microhei fonts-dejavu-core
+  clang libclang-rt-14-dev
+  chromium"  # clang + compiler-rt (libFuzzer, ASan, UBSan) for tools/fuzz.sh; chromium renders the HTML report test
 missing=$(for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "setup: installing Debian packages: $(echo $missing)"

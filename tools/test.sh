@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test: unit, kernel-vs-reference, ONNX node tests and ONNX Runtime end-to-end comparisons, first
-# under AddressSanitizer + UndefinedBehaviorSanitizer (build-san), then in the release build (build).
-# Ends with one line "N passed, N failed" over both runs.
+# under AddressSanitizer + UndefinedBehaviorSanitizer (build-san), then in the release build (build); then
+# every libFuzzer target for 45 s (tools/fuzz.sh, clang, build-fuzz), each counting as one test.
+# Ends with one line "N passed, N failed" over all of it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
@@ -28,5 +29,12 @@ echo "== sanitizer build (ASan + UBSan) =="
 run_ctest build-san
 echo "== release build =="
 run_ctest build
+echo "== fuzzing (libFuzzer + ASan + UBSan, tools/fuzz.sh; one test per target) =="
+fuzz_log=$(mktemp)
+bash tools/fuzz.sh 2>&1 | tee "$fuzz_log"
+fuzz_line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$fuzz_log" | tail -1)
+if [ -z "$fuzz_line" ]; then echo "test.sh: tools/fuzz.sh printed no summary"; total_fail=$((total_fail + 1))
+else total_pass=$((total_pass + ${fuzz_line%% passed*})); fuzz_line=${fuzz_line#*, }; total_fail=$((total_fail + ${fuzz_line%% failed*})); fi
+rm -f "$fuzz_log"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

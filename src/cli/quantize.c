@@ -1,5 +1,6 @@
 /* onnxq quantize MODEL -o OUT --data SPEC [options]: calibrate, choose scales, write a QDQ model (or a
  * weights-only model), a calibration table beside it, and a report. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,31 @@ static double now_s(void) {
 static long long file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Checked before calibrating (which can take minutes), not only when saving: the output must not be the input
+ * model, and its folder must take a new file (probed with the temporary file the atomic save also uses). */
+static oq_status check_output(const char *model, const char *flag, const char *out, oq_error *err) {
+    struct stat a, b;
+    if (stat(model, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return oq_errorf(err, OQ_ERR_ARG, "%s '%s' is the input model; write the quantized model to another file "
+                         "(onnxq never overwrites its input)", flag, out);
+    size_t n = strlen(out);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", out);
+    int fd = mkstemp(tmp);
+    oq_status st = OQ_OK;
+    if (fd < 0) {
+        st = oq_errorf(err, OQ_ERR_IO, "cannot create a temporary file beside '%s': %s; check that the folder "
+                       "exists and is writable", out, strerror(errno));
+    } else {
+        close(fd);
+        unlink(tmp);
+    }
+    free(tmp);
+    return st;
 }
 
 static void usage(FILE *f) {
@@ -319,6 +345,9 @@ int cmd_quantize(int argc, char **argv) {
     struct oq_quant_plan *plan = NULL;
     struct oq_graph *qg = NULL;
     double t0 = now_s();
+    if (check_output(o.model, "-o", o.out, &err) ||
+        (o.table_out && check_output(o.model, "--table-out", o.table_out, &err)))
+        goto fail;
     if (cli_quant_plan(&o, &m, &cfg, &cal, &plan, &err))
         goto fail;
     report_nodes(oq_model_graph(m), plan);

@@ -1,5 +1,6 @@
 /* .npy v1/v2/v3 read and v1 write (C order, little-endian); .npz archives are read by data/npz.c. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,7 @@ oq_status oq_npy_parse(const void *buf, size_t len, const char *path, oq_tensor_
     }
     p++;
     int nd = 0;
+    int64_t numel = 1; /* checked as it grows: a corrupt header must not overflow it */
     while (*p && *p != ')') {
         while (*p == ' ' || *p == ',')
             p++;
@@ -114,12 +116,16 @@ oq_status oq_npy_parse(const void *buf, size_t len, const char *path, oq_tensor_
             st = oq_errorf(err, OQ_ERR_UNSUPPORTED, "'%s': rank above %d", path, OQ_MAX_DIMS);
             goto done;
         }
+        if (v > 0 && numel > (INT64_MAX / 16) / v) {
+            st = oq_errorf(err, OQ_ERR_IO, "'%s': .npy shape is impossibly large (corrupt header?)", path);
+            goto done;
+        }
+        numel *= v;
         out->dims[nd++] = v;
         p = e;
     }
     out->ndim = nd;
     out->dtype = dt;
-    int64_t numel = oq_shape_numel(nd, out->dims);
     size_t bytes = (size_t)numel * oq_dtype_size(dt);
     if (len - hoff - hlen < bytes) {
         st = oq_errorf(err, OQ_ERR_IO, "'%s': file holds %zu data bytes, shape needs %zu (truncated?)", path,

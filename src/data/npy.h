@@ -21,6 +21,9 @@ struct oq_npz_array {
  * writes them). Each member's CRC-32 is checked. Members that are not .npy files are an error.
  * On success *arrays holds *n entries; free with oq_npz_free (also safe on partial results). */
 oq_status oq_npz_read(const char *path, int *n, struct oq_npz_array **arrays, oq_error *err);
+/* The same for an archive held in memory; `source` names it in messages. */
+oq_status oq_npz_parse(const void *buf, size_t len, const char *source, int *n, struct oq_npz_array **arrays,
+                       oq_error *err);
 void oq_npz_free(int n, struct oq_npz_array *arrays);
 
 #endif

@@ -45,6 +45,15 @@ oq_status oq_npz_read(const char *path, int *n_out, struct oq_npz_array **out, o
     void *buf = NULL;
     size_t len = 0;
     OQ_TRY(oq_read_file(path, &buf, &len, err));
+    oq_status st = oq_npz_parse(buf, len, path, n_out, out, err);
+    free(buf);
+    return st;
+}
+
+oq_status oq_npz_parse(const void *buf, size_t len, const char *path, int *n_out, struct oq_npz_array **out,
+                       oq_error *err) {
+    *n_out = 0;
+    *out = NULL;
     const unsigned char *b = buf;
     oq_status st = OQ_OK;
     struct oq_npz_array *arr = NULL;
@@ -149,6 +158,12 @@ oq_status oq_npz_read(const char *path, int *n_out, struct oq_npz_array **out, o
                 st = oq_errorf(err, OQ_ERR_UNSUPPORTED, "'%s': compressed member larger than 2 GiB", source);
                 goto fail;
             }
+            /* deflate expands at most 1032:1, so a larger claimed size is corrupt; checked before allocating */
+            if (usize > csize * 1032 + 64) {
+                BAD("'%s': member claims %llu bytes from %llu compressed bytes (corrupt file)", source,
+                    (unsigned long long)usize, (unsigned long long)csize);
+                goto fail;
+            }
             member = malloc(usize ? (size_t)usize : 1);
             if (!member) {
                 st = oq_errorf(err, OQ_ERR_NOMEM, "out of memory reading '%s'", source);
@@ -186,13 +201,11 @@ oq_status oq_npz_read(const char *path, int *n_out, struct oq_npz_array **out, o
         if (st)
             goto fail;
     }
-    free(buf);
     *n_out = n;
     *out = arr;
     return OQ_OK;
 fail:
     free(member);
-    free(buf);
     oq_npz_free(n, arr);
     return st;
 }

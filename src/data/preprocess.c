@@ -328,8 +328,13 @@ oq_status oq_preprocess_bind(struct oq_preprocess *p, const char *name, int ndim
     return OQ_OK;
 }
 
-/* Python's int(round(x)) for x >= 0: round half to even (nearbyint under the default FE_TONEAREST). */
-static int32_t round_even(double x) { return (int32_t)nearbyint(x); }
+/* Python's int(round(x)) for x >= 0: round half to even (nearbyint under the default FE_TONEAREST).
+ * Saturates at INT32_MAX: short_side_crop of a 1-pixel-high, 16M-pixel-wide image scales the long side past
+ * int32 (only the centered crop of that virtual grid is ever sampled). */
+static int32_t round_even(double x) {
+    double r = nearbyint(x);
+    return r >= (double)INT32_MAX ? INT32_MAX : (int32_t)r;
+}
 
 void oq_preprocess_geometry(const struct oq_preprocess *p, int32_t h, int32_t w, struct oq_pp_geometry *g) {
     memset(g, 0, sizeof(*g));

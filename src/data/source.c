@@ -252,8 +252,19 @@ static oq_status setup_input(struct oq_data_source *s, int idx, const struct oq_
     }
     int off = in->lead ? 1 : 0;
     in->s_ndim = di->ndim - off;
-    for (int d = 0; d < in->s_ndim; d++)
+    /* batch sizes are computed from these dims: keep them far from int64 overflow (the session refuses
+     * shapes beyond 2^56 elements too) */
+    int64_t numel = bs;
+    for (int d = 0; d < in->s_ndim; d++) {
         in->s_dims[d] = eff[d + off];
+        if (in->s_dims[d] <= 0)
+            continue;
+        if (in->s_dims[d] > ((int64_t)1 << 56) / numel)
+            return oq_errorf(err, OQ_ERR_SHAPE, "input '%s' would take batches of %d samples of shape %s: more than "
+                             "2^56 elements; check --shape",
+                             di->name, bs, oq_shape_str(in->s_ndim, eff + off, a, sizeof(a)));
+        numel *= in->s_dims[d];
+    }
     return OQ_OK;
 }
 

@@ -202,6 +202,23 @@ fail:
 
 /* ---- input validation ---- */
 
+/* Every shape the plan lays out must have an element count far from int64 overflow, with any zero dims
+ * left out (ops multiply leading dims before they look at the rest): a declared or inferred shape beyond it
+ * is an error here, before any op or the arena planner computes sizes from it. */
+enum { OQ_PLAN_NUMEL_LOG2 = 56 };
+
+static bool shape_too_large(int ndim, const int64_t *dims) {
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (dims[d] <= 0)
+            continue;
+        if (dims[d] > ((int64_t)1 << OQ_PLAN_NUMEL_LOG2) / n)
+            return true;
+        n *= dims[d];
+    }
+    return false;
+}
+
 static oq_status check_input(const struct oq_session *s, int gi, const oq_tensor_ref *t, bool plan_only,
                              oq_error *err) {
     const struct oq_value *v = &s->g->values[s->g->inputs[gi]];
@@ -212,12 +229,15 @@ static oq_status check_input(const struct oq_session *s, int gi, const oq_tensor
     if (t->ndim < 0 || t->ndim > OQ_MAX_DIMS)
         return oq_errorf(err, OQ_ERR_SHAPE, "%s: input '%s' has rank %d; ranks 0..%d are supported", s->m->path,
                          v->name, t->ndim, OQ_MAX_DIMS);
-    if (!t->data && !plan_only && oq_shape_numel(t->ndim, t->dims) > 0)
-        return oq_errorf(err, OQ_ERR_ARG, "%s: input '%s' has no data", s->m->path, v->name);
     for (int d = 0; d < t->ndim; d++)
         if (t->dims[d] < 0)
             return oq_errorf(err, OQ_ERR_SHAPE, "%s: input '%s' has a negative dim %lld", s->m->path, v->name,
                              (long long)t->dims[d]);
+    if (shape_too_large(t->ndim, t->dims))
+        return oq_errorf(err, OQ_ERR_SHAPE, "%s: input '%s' has shape %s, more than 2^%d elements; check the shape",
+                         s->m->path, v->name, oq_shape_str(t->ndim, t->dims, got, sizeof(got)), OQ_PLAN_NUMEL_LOG2);
+    if (!t->data && !plan_only && oq_shape_numel(t->ndim, t->dims) > 0)
+        return oq_errorf(err, OQ_ERR_ARG, "%s: input '%s' has no data", s->m->path, v->name);
     if (v->ndim >= 0) {
         oq_shape_str(v->ndim, v->dims, want, sizeof(want));
         oq_shape_str(t->ndim, t->dims, got, sizeof(got));
@@ -313,6 +333,15 @@ static oq_status plan(struct oq_session *s, oq_error *err) {
             if (t && (t->ndim < 0 || t->ndim > OQ_MAX_DIMS || oq_dtype_size(t->dtype) == 0))
                 return oq_node_error(n, err, OQ_ERR_SHAPE, "output %d has no valid shape/dtype after inference",
                                      k);
+            for (int d = 0; t && d < t->ndim; d++)
+                if (t->dims[d] < 0)
+                    return oq_node_error(n, err, OQ_ERR_SHAPE, "output %d has a negative dim after inference", k);
+            char sh[160];
+            if (t && shape_too_large(t->ndim, t->dims))
+                return oq_node_error(n, err, OQ_ERR_SHAPE,
+                                     "output %d would have shape %s, more than 2^%d elements; check the model's "
+                                     "declared shapes and the input shapes given",
+                                     k, oq_shape_str(t->ndim, t->dims, sh, sizeof(sh)), OQ_PLAN_NUMEL_LOG2);
         }
         if (n->def->macs)
             s->macs += n->def->macs(&x->ctx);

@@ -1117,7 +1117,8 @@ oq_status oq_graph_upgrade_opset(struct oq_graph *g, int target, oq_error *err) 
     if (from < 9)
         return oq_errorf(err, OQ_ERR_UNSUPPORTED,
                          "%s: the graph is at opset %lld; upgrading from before opset 9 is not supported "
-                         "(BatchNormalization spatial, Upsample scales, Cast and MaxPool changed before 9)",
+                         "(BatchNormalization spatial, Upsample scales, Cast and MaxPool changed before 9): "
+                         "convert the model to opset 9 or later first (onnx.version_converter)",
                          g->source, (long long)from);
     struct up u = {.g = g, .from = (int)from, .to = target, .err = err};
     OQ_TRY(oq_graph_toposort(g, err));

@@ -43,12 +43,39 @@ static int hook(void *user, int node_index, const char *node_name, const char *o
         for (int d = 0; d < outs[k].ndim; d++)
             numel *= outs[k].dims[d];
         if (observe(c, v, outs[k].data, numel, &c->hook_err) != OQ_OK) {
-            oq_error_prefix(&c->hook_err, c->hook_err.code, "calibration batch %lld, output of node '%s' (%s): ",
-                            (long long)c->batches, node_name, op_type);
+            oq_error_prefix(&c->hook_err, c->hook_err.code, "output of node '%s' (%s): ", node_name, op_type);
             return 1;
         }
     }
     return 0;
+}
+
+/* A NaN or Inf in the weight or bias of a Conv/ConvTranspose/Gemm/MatMul is the model's fault, not the
+ * data's: say so before calibration runs into the NaN activations it makes. (Other initializers may hold
+ * Inf on purpose, e.g. -Inf attention masks or Clip bounds.) */
+static oq_status check_weights_finite(const struct oq_graph *g, oq_error *err) {
+    static const char *const weighted[] = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
+    for (int i = 0; i < g->n_nodes; i++) {
+        const struct oq_node *n = &g->nodes[i];
+        bool w = false;
+        for (size_t k = 0; k < sizeof(weighted) / sizeof(weighted[0]) && !*n->domain; k++)
+            w |= !strcmp(n->op_type, weighted[k]);
+        for (int k = 0; w && k < n->n_in; k++) {
+            const struct oq_tensor *t = n->in[k] >= 0 ? g->values[n->in[k]].init : NULL;
+            if (!t || t->dtype != OQ_DTYPE_FLOAT)
+                continue;
+            const float *x = t->data;
+            for (int64_t e = 0; e < oq_tensor_numel(t); e++)
+                if (!isfinite(x[e]))
+                    return oq_errorf(err, OQ_ERR_NUMERIC,
+                                     "%s: initializer '%s' (input %d of node '%s', %s) has %s at element %lld; a "
+                                     "model with non-finite weights cannot be calibrated or quantized: fix the "
+                                     "weights or re-export the model",
+                                     g->source, g->values[n->in[k]].name, k, n->name, n->op_type,
+                                     isnan(x[e]) ? "NaN" : "Inf", (long long)e);
+        }
+    }
+    return OQ_OK;
 }
 
 oq_status oq_calibrator_create(const struct oq_model *m, const struct oq_quant_config *cfg, int threads,
@@ -56,6 +83,7 @@ oq_status oq_calibrator_create(const struct oq_model *m, const struct oq_quant_c
     *out = NULL;
     const struct oq_graph *g = oq_model_graph(m);
     OQ_TRY(oq_quant_config_validate(cfg, g, err));
+    OQ_TRY(check_weights_finite(g, err));
     struct oq_calibrator *c = calloc(1, sizeof(*c));
     if (!c)
         return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
@@ -115,7 +143,7 @@ oq_status oq_calibrator_feed(struct oq_calibrator *c, int n_inputs, const oq_ten
         for (int d = 0; d < t->ndim; d++)
             numel *= t->dims[d];
         if ((st = observe(c, v, t->data, numel, err)))
-            return oq_error_prefix(err, st, "calibration batch %lld, graph input: ", (long long)c->batches);
+            return oq_error_prefix(err, st, "graph input: ");
     }
     c->batches++;
     c->samples += n_inputs > 0 && inputs[0].ndim > 0 ? inputs[0].dims[0] : 1;
@@ -173,7 +201,11 @@ oq_status oq_calibrator_plan(const struct oq_calibrator *c, struct oq_quant_plan
         oq_status st = oq_calib_compute(c->obs[v], &act, &r, err);
         if (st) {
             oq_quant_plan_free(p);
-            return oq_error_prefix(err, st, "tensor '%s': ", g->values[v].name);
+            char who[300];
+            snprintf(who, sizeof(who), "tensor '%s'", g->values[v].name);
+            if (err && strncmp(err->msg, who, strlen(who)) != 0) /* most messages name it already */
+                oq_error_prefix(err, st, "%s: ", who);
+            return st;
         }
         struct oq_qparam *q = oq_qparam_new_tensor(r.qtype, r.scale, r.zero_point);
         if (!q) {

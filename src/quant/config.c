@@ -1,6 +1,7 @@
 #include "quant/config.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,16 +191,26 @@ static oq_status parse_qsettings(const struct ctx *x, const cJSON *o, const char
     if (found)
         cfg->ema_rate = (float)v;
     OQ_TRY(get_num(x, o, "hist_bins", where, &v, &found));
-    if (found)
+    if (found) {
+        /* range-checked before the conversion: (int32_t) of a double outside int32 is undefined */
+        if (!(v >= 128 && v <= (1 << 20)) || v != floor(v))
+            return oq_errorf(x->err, OQ_ERR_ARG, "%s: %s.hist_bins is %g; use a whole number in 128 .. 1048576",
+                             x->source, where, v);
         cfg->hist_bins = (int32_t)v;
+    }
     OQ_TRY(get_bool(x, o, "power_of_two", where, &cfg->pow2));
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "pow2_range");
     if (r) {
         if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 2 || !cJSON_IsNumber(cJSON_GetArrayItem(r, 0)) ||
             !cJSON_IsNumber(cJSON_GetArrayItem(r, 1)))
             return oq_errorf(x->err, OQ_ERR_ARG, "%s: %s.pow2_range must be [n_min, n_max]", x->source, where);
-        cfg->pow2_min = (int32_t)cJSON_GetArrayItem(r, 0)->valuedouble;
-        cfg->pow2_max = (int32_t)cJSON_GetArrayItem(r, 1)->valuedouble;
+        double lo = cJSON_GetArrayItem(r, 0)->valuedouble, hi = cJSON_GetArrayItem(r, 1)->valuedouble;
+        if (!(lo >= -126 && hi <= 126 && lo <= hi) || lo != floor(lo) || hi != floor(hi))
+            return oq_errorf(x->err, OQ_ERR_ARG, "%s: %s.pow2_range [%g, %g] is invalid; use whole numbers "
+                             "-126 <= n_min <= n_max <= 126 (scale = 2^-n)",
+                             x->source, where, lo, hi);
+        cfg->pow2_min = (int32_t)lo;
+        cfg->pow2_max = (int32_t)hi;
     }
     oq_status st = oq_calib_config_check(cfg, x->err);
     if (st)
@@ -323,14 +334,18 @@ oq_status oq_quant_config_parse(const char *json, const char *source, struct oq_
                                 oq_error *err) {
     *out = NULL;
     struct ctx x = {.source = source ? source : "config", .err = err};
-    cJSON *root = cJSON_Parse(json);
+    const char *at = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &at, 0);
     if (!root) {
-        const char *at = cJSON_GetErrorPtr();
-        int line = 1;
-        for (const char *p = json; at && p < at && *p; p++)
-            line += *p == '\n';
-        return oq_errorf(err, OQ_ERR_ARG, "%s: not valid JSON (error near line %d: '%.20s')", x.source, line,
-                         at ? at : "");
+        int line = 1, col = 1;
+        for (const char *p = json; at && p < at && *p; p++, col++)
+            if (*p == '\n')
+                line++, col = 0;
+        char near[24] = "";
+        for (size_t k = 0; at && at[k] && k + 1 < sizeof(near); k++) /* printable: a newline would end it */
+            near[k] = (unsigned char)at[k] < ' ' ? ' ' : at[k], near[k + 1] = 0;
+        return oq_errorf(err, OQ_ERR_ARG, "%s: not valid JSON: error at line %d, column %d (%s%s%s)", x.source, line,
+                         col, *near ? "near '" : "at the end of the text", near, *near ? "'" : "");
     }
     struct oq_quant_config *c = oq_quant_config_default();
     oq_status st = c ? parse_root(&x, root, c) : oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
