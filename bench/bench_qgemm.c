@@ -5,7 +5,14 @@
  * an NHWC output) and stops at int32. Also measures this core's VNNI peak with a register-only vpdpbusd
  * loop and prints every result as a share of it (2 threads: of twice the 1-core peak).
  *
- *   bench_qgemm [reps]     (default 5; ONNXQ_BENCH_NO_REF=1 skips the slow reference) */
+ * Conv mode times whole u8 convolutions at the det model's im2col-path shapes, the way QConv runs them: the
+ * explicit path (per task qim2col of a column tile, then a single-threaded qgemm, tasks over the pool) and the
+ * implicit GEMM (oq_qconv_igemm: per band of output rows xpack, then the GEMM over xi), plus an xpack of the
+ * whole input alone (the copy the implicit GEMM adds, without the band overlap).
+ * GOP/s counts 2*M*K*out_h*out_w with the true K = C*kh*kw (not the padded depth).
+ *
+ *   bench_qgemm [reps]        (default 5; ONNXQ_BENCH_NO_REF=1 skips the slow reference)
+ *   bench_qgemm conv [reps] */
 #include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +31,7 @@ struct shape {
 
 static const struct shape shapes[] = {
     {"det conv0 3x3 s2 (3->16) @160x160", 16, 25600, 27},
+    {"det 3x3 @160x160 (96->24) as GEMM", 24, 25600, 864},
     {"det 1x1 @160x160 (16->64)", 64, 25600, 16},
     {"det 3x3 @80x80 (32->32)", 32, 6400, 288},
     {"det 1x1 @80x80 (32->64)", 64, 6400, 32},
@@ -133,7 +141,172 @@ static double measure(const struct qrun *r, const struct shape *s, int reps) {
     return ops / t[reps / 2] * 1e-9;
 }
 
+/* ---- conv mode ---- */
+
+struct conv_shape {
+    const char *what;
+    int C, M, H, W, k, s, p;
+};
+
+static const struct conv_shape conv_shapes[] = {
+    {"det Conv.58/61 3x3 (96->24) @160x160", 96, 24, 160, 160, 3, 1, 1},
+    {"det Conv.55 3x3 (96->24) @80x80", 96, 24, 80, 80, 3, 1, 1},
+    {"det Conv.52 3x3 (96->24) @40x40", 96, 24, 40, 40, 3, 1, 1},
+    {"det Conv.49 3x3 (96->24) @20x20", 96, 24, 20, 20, 3, 1, 1},
+    {"det Conv.0 3x3 s2 (3->16) @640x640", 3, 16, 640, 640, 3, 2, 1},
+};
+enum { NCONV = sizeof(conv_shapes) / sizeof(conv_shapes[0]) };
+
+struct conv_run {
+    const struct oq_kernels *k;
+    struct oq_pool *pool;
+    const struct oq_conv2d_geom *g;
+    int C;
+    const uint8_t *x;
+    const struct oq_qgemm_packed *pw, *pwi;
+    struct oq_qgemm_args ga; /* y, ep, x_zp of the explicit path */
+    struct oq_qconv_igemm_args ia;
+    unsigned char *scratch;
+    size_t scratch_bytes, slice, col_bytes;
+    int64_t tile, ntiles;
+    int kind; /* 0 explicit (im2col + qgemm tasks), 1 implicit, 2 its xpack alone */
+};
+
+/* One task per column tile of `tile` output positions, as QConv's im2col path. */
+static void conv_explicit_task(void *arg, int ith, int nth) {
+    const struct conv_run *r = arg;
+    int64_t P = r->g->out_h * r->g->out_w, t0, t1;
+    oq_split(r->ntiles, ith, nth, &t0, &t1);
+    unsigned char *col = r->scratch + (size_t)ith * r->slice;
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t q0 = t * r->tile, q1 = q0 + r->tile < P ? q0 + r->tile : P;
+        r->k->qim2col(r->g, r->C, r->x, (uint8_t)r->ga.x_zp, q0, q1, col, q1 - q0);
+        struct oq_qgemm_args a = r->ga;
+        a.N = q1 - q0;
+        a.x = col;
+        a.ldx = q1 - q0;
+        a.y = (uint8_t *)r->ga.y + q0;
+        r->k->qgemm(r->pw, &a, col + r->col_bytes, 0, 1);
+    }
+}
+
+static void conv_xpack_task(void *arg, int ith, int nth) {
+    const struct conv_run *r = arg;
+    oq_qconv_xpack_fn xp;
+    oq_qconv_igemm_fn gm;
+    oq_qconv_igemm_kernels(r->k, &xp, &gm);
+    struct oq_qconv_xi_dims d;
+    oq_qconv_xi_dims(r->g, r->C, &d);
+    int64_t r0, r1;
+    oq_split(d.rows, ith, nth, &r0, &r1);
+    xp(r->g, r->C, r->x, (uint8_t)r->ia.x_zp, r0, r1, r->scratch);
+}
+
+static void conv_once(struct conv_run *r) {
+    int nth = oq_pool_size(r->pool);
+    if (r->kind == 0)
+        oq_pool_run(r->pool, conv_explicit_task, r, (int)(r->ntiles < nth ? r->ntiles : nth));
+    else if (r->kind == 2)
+        oq_pool_run(r->pool, conv_xpack_task, r, nth);
+    else if (oq_qconv_igemm(r->k, r->pool, r->pwi, &r->ia, r->scratch, r->scratch_bytes) != OQ_OK) {
+        fprintf(stderr, "oq_qconv_igemm failed\n");
+        exit(1);
+    }
+}
+
+static double conv_ms(struct conv_run *r, int reps) {
+    conv_once(r);
+    double t[16];
+    for (int i = 0; i < reps; i++) {
+        int inner = 20;
+        double t0 = now();
+        for (int j = 0; j < inner; j++)
+            conv_once(r);
+        t[i] = (now() - t0) / inner;
+    }
+    qsort(t, (size_t)reps, sizeof(double), cmp_d);
+    return t[reps / 2] * 1e3;
+}
+
+static int conv_main(int reps, const struct oq_kernels *k, struct oq_pool *pool2) {
+    printf("conv mode (session qgemm %s): ms and GOP/s, median of %d; 1 thread / 2 threads\n", k->qgemm_name, reps);
+    printf("%-38s %7s | %-27s | %-27s | %-17s\n", "conv", "MMAC", "im2col + qgemm", "implicit GEMM",
+           "  its xpack (ms)");
+    for (int si = 0; si < NCONV; si++) {
+        const struct conv_shape *cs = &conv_shapes[si];
+        struct oq_conv2d_geom g = {.in_h = cs->H, .in_w = cs->W, .k_h = cs->k, .k_w = cs->k, .stride_h = cs->s,
+                                   .stride_w = cs->s, .pad_t = cs->p, .pad_l = cs->p, .dil_h = 1, .dil_w = 1};
+        g.out_h = (cs->H + 2 * cs->p - cs->k) / cs->s + 1;
+        g.out_w = (cs->W + 2 * cs->p - cs->k) / cs->s + 1;
+        int64_t P = g.out_h * g.out_w, K = (int64_t)cs->C * cs->k * cs->k, kp = oq_qconv_igemm_depth(cs->C, cs->k, cs->k);
+        uint8_t *x = malloc((size_t)cs->C * cs->H * cs->W), *y = malloc((size_t)(cs->M * P));
+        int8_t *W = malloc((size_t)(cs->M * K));
+        float *scale = malloc(sizeof(float) * (size_t)cs->M);
+        int32_t *bias = malloc(sizeof(int32_t) * (size_t)cs->M);
+        for (int64_t i = 0; i < (int64_t)cs->C * cs->H * cs->W; i++)
+            x[i] = (uint8_t)((i * 11) % 256);
+        for (int64_t i = 0; i < cs->M * K; i++)
+            W[i] = (int8_t)((i * 37) % 255 - 127);
+        for (int m = 0; m < cs->M; m++)
+            scale[m] = 1.0f / (float)(K * 200 + m), bias[m] = m * 3 - 100;
+        struct oq_qgemm_packed pw, pwi;
+        void *pb = aligned_alloc(64, (oq_qgemm_packed_bytes(cs->M, K) + 63) & ~(size_t)63);
+        void *pbi = aligned_alloc(64, (oq_qgemm_packed_bytes(cs->M, kp) + 63) & ~(size_t)63);
+        oq_qgemm_pack(&pw, W, cs->M, K, K, pb);
+        oq_qconv_igemm_pack(&pwi, W, cs->M, cs->C, cs->k, cs->k, pbi);
+        struct oq_qgemm_epilogue ep = {.out = OQ_QGEMM_OUT_U8, .scale = scale, .per_channel = true, .bias = bias,
+                                       .out_zp = 0, .act_min = 0, .act_max = 255};
+        printf("%-38s %7.1f", cs->what, (double)cs->M * K * P * 1e-6);
+        double ops = 2.0 * cs->M * K * P;
+        for (int kind = 0; kind < 3; kind++) {
+            printf(" |");
+            for (int th = 1; th <= 2; th++) {
+                struct oq_pool *pool = th == 1 ? NULL : pool2;
+                struct conv_run r = {.k = k, .pool = pool, .g = &g, .C = cs->C, .x = x, .pw = &pw, .pwi = &pwi,
+                                     .kind = kind};
+                r.ga = (struct oq_qgemm_args){.x_zp = 7, .y = y, .ldy = P, .ep = ep};
+                r.ia = (struct oq_qconv_igemm_args){.g = g, .channels = cs->C, .x = x, .x_zp = 7, .y = y,
+                                                    .ldy = P, .ep = ep};
+                if (kind == 0) { /* QConv's tile rule: a 256 KiB column block, split further for idle threads */
+                    int64_t tile = 256 * 1024 / K;
+                    tile = tile < 48 ? 48 : tile;
+                    if (th > 1 && (P + th - 1) / th < tile)
+                        tile = (P + th - 1) / th;
+                    tile = (tile + 47) / 48 * 48;
+                    r.tile = tile < P ? tile : P;
+                    r.ntiles = (P + r.tile - 1) / r.tile;
+                    r.col_bytes = (size_t)((K * r.tile + 63) & ~(int64_t)63);
+                    r.slice = r.col_bytes + ((oq_qgemm_scratch_slice(K) + 63) & ~(size_t)63);
+                    r.scratch_bytes = r.slice * (size_t)th;
+                } else if (kind == 1) {
+                    r.scratch_bytes = oq_qconv_igemm_scratch_size(&g, cs->C, th);
+                } else { /* the whole conv's xi at once */
+                    struct oq_qconv_xi_dims d;
+                    oq_qconv_xi_dims(&g, cs->C, &d);
+                    r.scratch_bytes = (size_t)d.bytes;
+                }
+                r.scratch = aligned_alloc(64, (r.scratch_bytes + 63) & ~(size_t)63);
+                double ms = conv_ms(&r, reps);
+                if (kind < 2)
+                    printf(" %6.3f %6.1f%s", ms, ops / ms * 1e-6, th == 1 ? " /" : "");
+                else
+                    printf(" %6.3f%s", ms, th == 1 ? " /" : "");
+                free(r.scratch);
+            }
+        }
+        printf("\n");
+        fflush(stdout);
+        free(x); free(y); free(W); free(scale); free(bias); free(pb); free(pbi);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    bool conv = argc > 1 && !strcmp(argv[1], "conv");
+    if (conv) {
+        argc--;
+        argv++;
+    }
     int reps = argc > 1 ? atoi(argv[1]) : 5;
     if (reps < 1 || reps > 15)
         reps = 5;
@@ -147,6 +320,11 @@ int main(int argc, char **argv) {
     if (oq_pool_create(2, &pool2, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
+    }
+    if (conv) {
+        int rc = conv_main(reps, &k, pool2);
+        oq_pool_free(pool2);
+        return rc;
     }
     double peak = f.avx512vnni ? vnni_peak_gops() : 0;
     {

@@ -71,6 +71,8 @@ void oq_kernels_init(struct oq_kernels *k, oq_kernel_level requested) {
     if (lvl >= OQ_KERNELS_AVX512 && f.avx512vbmi) {
         k->lut_u8 = oq_lut_u8_avx512vbmi;
         k->lut_name = "avx512vbmi";
+        if (f.avx512vnni) /* vpermb + vpdpbusd; CPUs without VBMI keep the VNNI kernel */
+            k->qdwconv = oq_qdwconv_avx512vbmi;
     }
     if (lvl >= OQ_KERNELS_AVX512) {
         k->sgemm = oq_sgemm_avx512;

@@ -1,5 +1,6 @@
 /* Shared parts of the u8 x s8 GEMM (kernels/qgemm.h): weight packing, argument checks, the thread-slice
  * rule every implementation uses, scratch sizing and the pool wrapper. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/pool.h"
@@ -151,6 +152,144 @@ oq_status oq_qgemm(const struct oq_kernels *k, struct oq_pool *pool, const struc
         return k->qgemm(w, a, scratch, 0, 1);
     struct qgemm_job j = {.fn = k->qgemm, .w = w, .a = a, .scratch = scratch};
     oq_pool_run(pool, qgemm_task, &j, nth);
+    for (int i = 0; i < nth; i++)
+        if (j.st[i] != OQ_OK)
+            return j.st[i];
+    return OQ_OK;
+}
+
+/* ---- implicit-GEMM conv over the pool (kernels/qgemm.h) ---- */
+
+/* xi bytes of one band: written by the band's xpack and read back by its GEMM right away, so a band should stay
+ * in L2 (a whole conv's xi, ~ the input size, often does not: 2.7 MB at 96x160x160). */
+enum { QCONV_BAND_BYTES = 192 * 1024 };
+
+size_t oq_qconv_igemm_scratch_slice(int64_t Kp) {
+    /* koff table, then what the AVX2 kernel needs to widen a tile (the qgemm slice of the same depth) */
+    return (size_t)align64(Kp / OQ_QGEMM_KU * (int64_t)sizeof(int64_t)) + oq_qgemm_scratch_slice(Kp);
+}
+
+/* Output rows per band (at most; the wrapper may take fewer to give every thread work). */
+static int64_t band_rows(const struct oq_conv2d_geom *g, int64_t channels) {
+    struct oq_qconv_xi_dims d;
+    oq_qconv_xi_dims(g, channels, &d);
+    int64_t per_row = d.CQ * d.sw * d.Wq * 4 * g->stride_h; /* xi bytes each further output row adds */
+    int64_t b = QCONV_BAND_BYTES / (per_row > 0 ? per_row : 1);
+    return b < 1 ? 1 : b > g->out_h ? (g->out_h > 0 ? g->out_h : 1) : b;
+}
+
+/* The band of output rows [oy0, oy0 + rows) is itself a conv: the same input with the top padding moved up by
+ * oy0 * stride_h (negative pad_t = the band starts inside the input). */
+static struct oq_conv2d_geom band_geom(const struct oq_conv2d_geom *g, int64_t oy0, int64_t rows) {
+    struct oq_conv2d_geom b = *g;
+    b.out_h = rows;
+    b.pad_t = (int32_t)(g->pad_t - oy0 * g->stride_h);
+    return b;
+}
+
+/* Per thread: the xi of one band, then the kernels' slice. */
+static size_t thread_bytes(const struct oq_conv2d_geom *g, int64_t channels, int64_t band) {
+    struct oq_conv2d_geom b = band_geom(g, 0, band);
+    struct oq_qconv_xi_dims d;
+    oq_qconv_xi_dims(&b, channels, &d);
+    return (size_t)align64(d.bytes) + oq_qconv_igemm_scratch_slice(oq_qconv_igemm_depth(channels, g->k_h, g->k_w));
+}
+
+size_t oq_qconv_igemm_scratch_size(const struct oq_conv2d_geom *g, int64_t channels, int nth) {
+    return (size_t)(nth < 1 ? 1 : nth) * thread_bytes(g, channels, band_rows(g, channels));
+}
+
+void oq_qconv_igemm_kernels(const struct oq_kernels *k, oq_qconv_xpack_fn *xpack, oq_qconv_igemm_fn *gemm) {
+    if (k->qgemm == oq_qgemm_avx512vnni) {
+        *xpack = oq_qconv_xpack_avx512; /* VNNI implies AVX512-BW */
+        *gemm = oq_qconv_igemm_avx512vnni;
+    } else if (k->qgemm == oq_qgemm_avx2) {
+        *xpack = oq_qconv_xpack_fast;
+        *gemm = oq_qconv_igemm_avx2;
+    } else {
+        *xpack = oq_qconv_xpack_ref;
+        *gemm = oq_qconv_igemm_ref;
+    }
+}
+
+struct igemm_job {
+    oq_qconv_xpack_fn xpack;
+    oq_qconv_igemm_fn gemm;
+    const struct oq_qgemm_packed *w;
+    const struct oq_qconv_igemm_args *a;
+    unsigned char *scratch;
+    size_t per_thread, xi_bytes;
+    int64_t band, nbands, parts; /* work item i: band i / parts, its tiles' share i % parts of parts */
+    atomic_llong next;           /* the next item to take */
+    oq_status st[64];
+};
+
+/* Threads take work items in order from a shared counter (a thread that the OS delays mid-conv leaves its
+ * later bands to the others instead of holding the conv up): xpack of the item's band into the thread's xi
+ * (unless its previous item had the same band), then the GEMM of the item's share of the band's tiles. */
+static void igemm_task(void *arg, int ith, int nth) {
+    (void)nth;
+    struct igemm_job *j = arg;
+    const struct oq_qconv_igemm_args *a = j->a;
+    size_t es = a->ep.out == OQ_QGEMM_OUT_U8 || a->ep.out == OQ_QGEMM_OUT_S8 ? 1 : 4;
+    uint8_t *xi = j->scratch + (size_t)ith * j->per_thread;
+    int64_t packed = -1, items = j->nbands * j->parts;
+    j->st[ith] = OQ_OK;
+    while (j->st[ith] == OQ_OK) {
+        int64_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (i >= items)
+            break;
+        int64_t b = i / j->parts, oy0 = b * j->band;
+        int64_t rows = a->g.out_h - oy0 < j->band ? a->g.out_h - oy0 : j->band;
+        struct oq_qconv_igemm_args ab = *a;
+        ab.g = band_geom(&a->g, oy0, rows);
+        ab.y = (char *)a->y + (size_t)(oy0 * a->g.out_w) * es;
+        if (packed != b) {
+            struct oq_qconv_xi_dims d;
+            oq_qconv_xi_dims(&ab.g, a->channels, &d);
+            j->xpack(&ab.g, a->channels, a->x, (uint8_t)a->x_zp, 0, d.rows, xi);
+            packed = b;
+        }
+        j->st[ith] = j->gemm(j->w, &ab, xi, xi + j->xi_bytes, (int)(i % j->parts), (int)j->parts);
+    }
+}
+
+oq_status oq_qconv_igemm(const struct oq_kernels *k, struct oq_pool *pool, const struct oq_qgemm_packed *w,
+                         const struct oq_qconv_igemm_args *a, void *scratch, size_t scratch_bytes) {
+    oq_status st = oq_qconv_igemm_check(w, a);
+    if (st != OQ_OK)
+        return st;
+    const struct oq_conv2d_geom *g = &a->g;
+    if (g->out_h * g->out_w == 0)
+        return OQ_OK;
+    int64_t band = band_rows(g, a->channels);
+    size_t per_thread = thread_bytes(g, a->channels, band);
+    if (!scratch || !a->x || ((uintptr_t)scratch & 63) || scratch_bytes < per_thread)
+        return OQ_ERR_ARG;
+    int nth = oq_pool_threads_for(pool, (int64_t)w->M * g->out_h * g->out_w * w->K, QGEMM_MIN_MACS_PER_THREAD);
+    if (nth > (int64_t)(scratch_bytes / per_thread))
+        nth = (int)(scratch_bytes / per_thread);
+    int64_t tiles = g->out_h * ((g->out_w + OQ_QGEMM_NR - 1) / OQ_QGEMM_NR);
+    if (nth > tiles)
+        nth = (int)tiles;
+    if (nth > 64)
+        nth = 64;
+    /* a multiple of nth bands of equal height, so that the threads finish together; with fewer output rows
+     * than threads, one row a band and its tiles shared by several threads (each packs the band itself) */
+    int64_t nb = (g->out_h + band - 1) / band, parts = 1;
+    if (g->out_h >= nth) {
+        nb = (nb + nth - 1) / nth * nth;
+        band = (g->out_h + nb - 1) / nb;
+    } else {
+        band = 1;
+        parts = (nth + g->out_h - 1) / g->out_h;
+    }
+    struct igemm_job j = {.w = w, .a = a, .scratch = scratch, .per_thread = per_thread,
+                          .xi_bytes = per_thread - oq_qconv_igemm_scratch_slice(w->K), .band = band,
+                          .nbands = (g->out_h + band - 1) / band, .parts = parts};
+    atomic_init(&j.next, 0);
+    oq_qconv_igemm_kernels(k, &j.xpack, &j.gemm);
+    oq_pool_run(pool, igemm_task, &j, nth);
     for (int i = 0; i < nth; i++)
         if (j.st[i] != OQ_OK)
             return j.st[i];

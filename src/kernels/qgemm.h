@@ -163,6 +163,100 @@ void oq_qim2col_ref(const struct oq_conv2d_geom *g, int64_t channels, const uint
 void oq_qim2col_fast(const struct oq_conv2d_geom *g, int64_t channels, const uint8_t *x, uint8_t pad, int64_t p0,
                      int64_t p1, uint8_t *col, int64_t ldc);
 
+/* ---- implicit-GEMM convolution (no im2col, no per-tile packing) ----
+ *
+ * One group of a conv, Y[M, out_h*out_w] = W[M, C*kh*kw] * im2col(x) with the qgemm numerics above, computed
+ * without materializing im2col. The input is first copied once into "xi", a zero-point padded,
+ * 4-channel-interleaved, stride-phase-split layout in which every 4-k group of a 48-column tile of the
+ * implicit im2col matrix is one contiguous run of 48 x 4 bytes, exactly what the VNNI micro-kernel reads:
+ *
+ *     xi[((cq * Hp + r) * sw + ph) * Wq * 4 + u * 4 + j] = x[c, r - pad_t, u*sw + ph - pad_l]   c = 4*cq + j
+ *         cq < CQ = ceil(C/4), r < Hp, ph < sw = stride_w, u < Wq; pad (x_zp) outside the input and for c >= C;
+ *         Hp = (out_h-1)*stride_h + (k_h-1)*dil_h + 1, Wq = ceil(Wp / sw) rounded up to 16,
+ *         Wp = (out_w-1)*sw + (k_w-1)*dil_w + 1; plus OQ_QCONV_XI_SLACK bytes after the last row.
+ *
+ * Output (oy, ox) tap (ky, kx) reads padded (oy*stride_h + ky*dil_h, ox*sw + kx*dil_w), i.e. phase
+ * (kx*dil_w) % sw at u = ox + (kx*dil_w) / sw: consecutive ox are consecutive 4-byte pixels for any stride.
+ * The weights are packed with depth K' = kh*kw*4*CQ in the matching order (oq_qconv_igemm_pack):
+ *
+ *     k' = ((cq * kh + ky) * kw + kx) * 4 + j   <->   W[m, (c*kh + ky)*kw + kx], c = 4*cq + j (0 for c >= C)
+ *
+ * so one packed 4-k group q = (cq*kh + ky)*kw + kx is 4 channels at one tap, at byte offset
+ * koff[q] = ((cq*Hp + ky*dil_h)*sw + (kx*dil_w) % sw)*Wq*4 + ((kx*dil_w) / sw)*4 from the tile's base
+ * ((oy*stride_h*sw)*Wq + ox0)*4. Zero weights of padding channels contribute 0 whatever xi holds there; taps
+ * outside the input read x_zp and contribute 0 after the zero-point correction, as in im2col.
+ *
+ * Work units: tile t covers output row t / T, columns [48*(t%T), +48) with T = ceil(out_w / 48); slice ith of
+ * nth computes an even share of the out_h*T tiles and all M rows. Kernels never allocate: unlike qgemm's, each
+ * call gets its own scratch of oq_qconv_igemm_scratch_slice(K') bytes (64-byte aligned), whatever its ith. */
+enum { OQ_QCONV_XI_SLACK = 256 }; /* over-read of the last vector loads of a row (columns past out_w) */
+
+/* xi geometry: channel groups, padded rows, stride phases, pixels per phase row, total bytes (with slack). */
+struct oq_qconv_xi_dims {
+    int64_t CQ, Hp, sw, Wq;
+    int64_t rows;  /* CQ * Hp: the unit oq_qconv_xpack splits over */
+    int64_t bytes; /* rows * sw * Wq * 4 + OQ_QCONV_XI_SLACK */
+};
+void oq_qconv_xi_dims(const struct oq_conv2d_geom *g, int64_t channels, struct oq_qconv_xi_dims *d);
+
+/* Write rows [r0, r1) (row r = cq*Hp + padded row) of xi for x[channels, in_h, in_w]. Every byte before the
+ * slack is written; all implementations write the same bytes. */
+typedef void (*oq_qconv_xpack_fn)(const struct oq_conv2d_geom *g, int64_t channels, const uint8_t *x, uint8_t pad,
+                                  int64_t r0, int64_t r1, uint8_t *xi);
+void oq_qconv_xpack_ref(const struct oq_conv2d_geom *g, int64_t channels, const uint8_t *x, uint8_t pad, int64_t r0,
+                        int64_t r1, uint8_t *xi);
+void oq_qconv_xpack_fast(const struct oq_conv2d_geom *g, int64_t channels, const uint8_t *x, uint8_t pad,
+                         int64_t r0, int64_t r1, uint8_t *xi);
+void oq_qconv_xpack_avx512(const struct oq_conv2d_geom *g, int64_t channels, const uint8_t *x, uint8_t pad,
+                           int64_t r0, int64_t r1, uint8_t *xi);
+
+/* Depth of the reordered weights, kh*kw*4*ceil(C/4) (0 if it exceeds OQ_QGEMM_MAX_K). */
+int64_t oq_qconv_igemm_depth(int64_t channels, int64_t k_h, int64_t k_w);
+/* Pack conv weights W[M, C, kh, kw] (one group, contiguous) in the k' order above: buf holds
+ * oq_qgemm_packed_bytes(M, oq_qconv_igemm_depth(C, kh, kw)) bytes, 64-byte aligned. */
+oq_status oq_qconv_igemm_pack(struct oq_qgemm_packed *out, const int8_t *W, int64_t M, int64_t channels,
+                              int64_t k_h, int64_t k_w, void *buf);
+/* Tests only: back to W[M, C, kh, kw]. */
+void oq_qconv_igemm_unpack_ref(const struct oq_qgemm_packed *p, int64_t channels, int64_t k_h, int64_t k_w,
+                               int8_t *W);
+
+struct oq_qconv_igemm_args {
+    struct oq_conv2d_geom g;
+    int64_t channels; /* C of the group */
+    const uint8_t *x; /* [C, in_h, in_w]: read by oq_qconv_igemm (xpack) only */
+    int32_t x_zp;     /* [0, 255]; also the padding value */
+    void *y;          /* [M, out_h*out_w] of the output type, row stride ldy >= out_h*out_w (elements) */
+    int64_t ldy;
+    struct oq_qgemm_epilogue ep;
+};
+size_t oq_qconv_igemm_scratch_slice(int64_t Kp);
+/* Everything oq_qconv_igemm needs for nth threads: per thread the xi of one band of output rows and a slice. */
+size_t oq_qconv_igemm_scratch_size(const struct oq_conv2d_geom *g, int64_t channels, int nth);
+/* The GEMM over xi (written by an xpack) with weights from oq_qconv_igemm_pack: slice ith of nth; scratch is
+ * this call's slice (NULL allowed only for the reference). */
+typedef oq_status (*oq_qconv_igemm_fn)(const struct oq_qgemm_packed *w, const struct oq_qconv_igemm_args *a,
+                                       const uint8_t *xi, void *scratch, int ith, int nth);
+oq_status oq_qconv_igemm_ref(const struct oq_qgemm_packed *w, const struct oq_qconv_igemm_args *a,
+                             const uint8_t *xi, void *scratch, int ith, int nth);
+oq_status oq_qconv_igemm_avx2(const struct oq_qgemm_packed *w, const struct oq_qconv_igemm_args *a,
+                              const uint8_t *xi, void *scratch, int ith, int nth);
+oq_status oq_qconv_igemm_avx512vnni(const struct oq_qgemm_packed *w, const struct oq_qconv_igemm_args *a,
+                                    const uint8_t *xi, void *scratch, int ith, int nth);
+oq_status oq_qconv_igemm_check(const struct oq_qgemm_packed *w, const struct oq_qconv_igemm_args *a);
+/* Byte offsets koff[q] of the K'/4 packed 4-k groups (shared by all implementations). */
+void oq_qconv_igemm_offsets(const struct oq_conv2d_geom *g, int64_t channels, int64_t *koff);
+
+/* The pair (xpack, igemm) at the level of the table's qgemm (the kernel table has no entries of its own for
+ * them: they follow k->qgemm, so ONNXQ_KERNELS=ref|avx2|avx512 selects them too). */
+void oq_qconv_igemm_kernels(const struct oq_kernels *k, oq_qconv_xpack_fn *xpack, oq_qconv_igemm_fn *gemm);
+/* Whole conv of one group over the pool. The output rows go in bands (a band is itself a conv: out_h = its
+ * rows, pad_t moved up), an equal number per thread; a thread packs a band's xi (~192 KiB, so it is still in
+ * L2 when read) and runs the GEMM over it, band after band, with no barrier between the phases. scratch:
+ * scratch_bytes >= oq_qconv_igemm_scratch_size(&a->g, a->channels, 1), 64-byte aligned; as many threads as
+ * the scratch holds and the work merits. */
+oq_status oq_qconv_igemm(const struct oq_kernels *k, struct oq_pool *pool, const struct oq_qgemm_packed *w,
+                         const struct oq_qconv_igemm_args *a, void *scratch, size_t scratch_bytes);
+
 /* Depthwise conv of one channel plane, uint8 in and out:
  *     y[oy, ox] = requant_f32(sum_{ky,kx} w[ky,kx] * (x[iy, ix] - x_zp) + bias, scale, out_zp, act_min, act_max)
  * x is [in_h, in_w], w is [k_h, k_w] int8, y is [out_h, out_w], all contiguous; out-of-range taps read x_zp
@@ -182,6 +276,9 @@ oq_status oq_qdwconv_ref(const struct oq_conv2d_geom *g, const struct oq_qdw_par
 oq_status oq_qdwconv_avx2(const struct oq_conv2d_geom *g, const struct oq_qdw_params *p, const uint8_t *x,
                           const int8_t *w, uint8_t *y, void *scratch);
 oq_status oq_qdwconv_avx512vnni(const struct oq_conv2d_geom *g, const struct oq_qdw_params *p, const uint8_t *x,
+                                const int8_t *w, uint8_t *y, void *scratch);
+/* Needs VBMI and VNNI; 4 taps per vpdpbusd lane, no padded copy (the zero-point row uses scratch). */
+oq_status oq_qdwconv_avx512vbmi(const struct oq_conv2d_geom *g, const struct oq_qdw_params *p, const uint8_t *x,
                                 const int8_t *w, uint8_t *y, void *scratch);
 
 /* 1x1 convolution with stride 1 and no padding is a plain GEMM on the input: X = x[Ci, H*W]. */

@@ -271,6 +271,9 @@ int main(void) {
             {.M = 120, .N = 1600, .K = 1008, .out = OQ_QGEMM_OUT_U8, .x_zp = 100, .out_zp = 3, .per_channel = true, .bias = true},
             {.M = 480, .N = 40, .K = 480, .out = OQ_QGEMM_OUT_S8, .x_zp = 1, .out_zp = -5, .bias = true},
             {.M = 200, .N = 120, .K = 96, .out = OQ_QGEMM_OUT_F32, .x_zp = 250, .per_channel = true},
+            /* the det model's 96 -> 24 3x3 conv as a GEMM (3 panels, a long K) */
+            {.M = 24, .N = 1000, .K = 864, .out = OQ_QGEMM_OUT_U8, .x_zp = 77, .out_zp = 9, .per_channel = true,
+             .bias = true},
         };
         for (unsigned t = 0; t < sizeof(big) / sizeof(big[0]); t++)
             fails += run_case(&impls[i], &rng, &big[t], NULL);
@@ -307,6 +310,19 @@ int main(void) {
     }
     if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni && !getenv("ONNXQ_KERNELS"))
         CHECK(k.qgemm == oq_qgemm_avx512vnni);
+    /* the implicit-GEMM conv kernels follow the table's qgemm level */
+    oq_qconv_xpack_fn xp;
+    oq_qconv_igemm_fn ig;
+    oq_qconv_igemm_kernels(&kr, &xp, &ig);
+    CHECK(xp == oq_qconv_xpack_ref && ig == oq_qconv_igemm_ref);
+    if (f.avx2 && f.fma) {
+        oq_qconv_igemm_kernels(&ka, &xp, &ig);
+        CHECK(xp == oq_qconv_xpack_fast && ig == oq_qconv_igemm_avx2);
+    }
+    if (k.qgemm == oq_qgemm_avx512vnni) {
+        oq_qconv_igemm_kernels(&k, &xp, &ig);
+        CHECK(xp == oq_qconv_xpack_avx512 && ig == oq_qconv_igemm_avx512vnni);
+    }
     oq_pool_free(pool2);
     oq_pool_free(pool3);
     TEST_MAIN_END();
