@@ -318,7 +318,7 @@ static oq_status conv_prepare(struct oq_op_ctx *ctx) {
         tile = CONV_TILE_MIN;
     /* enough tasks for every thread */
     int64_t per_img = s->N * s->G;
-    if (per_img < nth) {
+    if (per_img > 0 && per_img < nth) { /* batch 0: nothing to split */
         int64_t want = (nth + per_img - 1) / per_img;
         int64_t t = (s->P + want - 1) / want;
         if (t < tile)

@@ -567,7 +567,11 @@ static oq_status resize_params(struct oq_op_ctx *ctx, struct oq_resize_params *p
                 return oq_op_error(ctx, OQ_ERR_SHAPE, "scales[%d] = %g must be positive", i, sc[i]);
             int d = axes[i];
             p->scale[d] = sc[i];
-            p->out[d] = (int64_t)floor(sc[i] * (double)x->dims[d]);
+            double o = floor(sc[i] * (double)x->dims[d]);
+            if (o > 72057594037927936.0) /* 2^56: beyond it the int64 conversion is undefined */
+                return oq_op_error(ctx, OQ_ERR_SHAPE, "scales[%d] = %g times dimension %lld gives %g elements, "
+                                   "more than 2^56; check the scales", i, sc[i], (long long)x->dims[d], o);
+            p->out[d] = (int64_t)o;
         }
     } else {
         int64_t sz[OQ_MAX_DIMS];

@@ -234,6 +234,50 @@ static void plan_huge_shapes(void) {
     oq_model_free(m);
 }
 
+/* fuzz_onnx_load: Resize scales of 1e27: (int64_t)floor(scale * dim) was undefined (beyond int64) before the
+ * plan's 2^56 guard could see the shape; resize now refuses it, naming the scale. */
+static void resize_scale_overflow(void) {
+    struct oq_graph *g = gb_new(13);
+    int64_t xd[4] = {1, 1, 4, 4}, sd[1] = {4};
+    gb_input(g, "x", OQ_DTYPE_FLOAT, 4, xd);
+    gb_init_f32(g, "scales", 1, sd, (float[]){1, 1, 1e27f, 1});
+    gb_node(g, "Resize", "up", 3, (const char *[]){"x", "", "scales"}, 1, (const char *[]){"y"});
+    gb_output(g, "y", OQ_DTYPE_FLOAT, -1, NULL);
+    oq_model *m = NULL;
+    oq_session *s = NULL;
+    oq_error err = {0};
+    CHECK_OK(oq_model_from_graph(g, &m, &err), &err);
+    CHECK_OK(oq_session_create(m, NULL, &s, &err), &err);
+    oq_tensor_ref in = {.name = "x", .dtype = OQ_DTYPE_FLOAT, .ndim = 4, .dims = {1, 1, 4, 4}};
+    if (s)
+        EXPECT_ERR(oq_session_plan(s, 1, &in, &err), err, OQ_ERR_SHAPE, "more than 2^56; check the scales");
+    oq_session_free(s);
+    oq_model_free(m);
+}
+
+/* fuzz_onnx_load: a Conv on a batch of 0 divided by N * groups = 0 when splitting work over threads (UBSan);
+ * an empty batch now gives an empty output. */
+static void conv_empty_batch(void) {
+    struct oq_graph *g = gb_new(13);
+    int64_t xd[4] = {0, 3, 8, 8}, wd[4] = {4, 3, 3, 3};
+    float w[4 * 3 * 3 * 3] = {0};
+    gb_input(g, "x", OQ_DTYPE_FLOAT, 4, xd);
+    gb_init_f32(g, "w", 4, wd, w);
+    gb_node(g, "Conv", "conv", 2, (const char *[]){"x", "w"}, 1, (const char *[]){"y"});
+    gb_output(g, "y", OQ_DTYPE_FLOAT, -1, NULL);
+    oq_model *m = NULL;
+    oq_session *s = NULL;
+    oq_error err = {0};
+    CHECK_OK(oq_model_from_graph(g, &m, &err), &err);
+    oq_session_options opt = {.num_threads = 2};
+    CHECK_OK(oq_session_create(m, &opt, &s, &err), &err);
+    oq_tensor_ref in = {.name = "x", .dtype = OQ_DTYPE_FLOAT, .ndim = 4, .dims = {0, 3, 8, 8}};
+    if (s)
+        CHECK_OK(oq_session_plan(s, 1, &in, &err), &err);
+    oq_session_free(s);
+    oq_model_free(m);
+}
+
 int main(void) {
     npy_shape_overflow();
     npz_size_claim();
@@ -242,5 +286,7 @@ int main(void) {
     jpeg_huffman_overflow();
     bmp_sizes();
     plan_huge_shapes();
+    resize_scale_overflow();
+    conv_empty_batch();
     TEST_MAIN_END();
 }
