@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant/config.h"
+
 static const char DQ_SUFFIX[] = "_DequantizeLinear_Output", Q_SUFFIX[] = "_QuantizeLinear_Output";
 
 /* The quantized model and, with split, its two halves: weights only (activation Q/DQ removed) and activations
@@ -20,7 +22,7 @@ struct layer {
     int fv;           /* FP32 value id */
     int qv;           /* quantized model's value id compared with it */
     int fnode;        /* FP32 producer */
-    bool quantized;
+    bool quantized, left_float;
     float lo, hi;     /* quantizer range (quantized) */
     float *buf;       /* this batch's FP32 values (owned) */
     int64_t n_buf, cap, ndim_buf;
@@ -170,6 +172,27 @@ static int hook_q(void *user, int node_index, const char *node_name, const char 
     return 0;
 }
 
+/* The quantized model's producer of tensor t is a weighted op that runs in float: its weight (input 0 or 1) is
+ * a float initializer, or, with two activation inputs (MatMul), neither comes from a DequantizeLinear. (Its
+ * activation input alone says nothing: a quantized neighbour may share that DequantizeLinear.) */
+static bool left_float(const struct oq_graph *gq, const char *t) {
+    int v = oq_graph_find_value(gq, t);
+    int p = v >= 0 ? gq->values[v].producer : -1;
+    if (p < 0 || *gq->nodes[p].domain || !oq_quant_op_is_weighted(gq->nodes[p].op_type))
+        return false;
+    const struct oq_node *n = &gq->nodes[p];
+    bool from_dq = false;
+    for (int k = 0; k < n->n_in && k < 2; k++) {
+        if (n->in[k] < 0)
+            continue;
+        const struct oq_value *in = &gq->values[n->in[k]];
+        if (in->init && in->init->dtype == OQ_DTYPE_FLOAT)
+            return true;
+        from_dq |= in->producer >= 0 && !strcmp(gq->nodes[in->producer].op_type, "DequantizeLinear");
+    }
+    return !from_dq;
+}
+
 /* Match every FP32 node output with the quantized model's tensor of the same name (its DequantizeLinear output
  * when there is one). */
 static oq_status build_layers(struct oq_compare *c, oq_error *err) {
@@ -208,6 +231,7 @@ static oq_status build_layers(struct oq_compare *c, oq_error *err) {
                 L->hist_lo = L->lo - 0.5f * w;
                 L->hist_hi = L->hi + 0.5f * w;
             }
+            L->left_float = left_float(gq, t);
             c->by_fv[fv] = by_qv[qv] = c->n_layers++;
         }
     }
@@ -401,6 +425,7 @@ void oq_compare_layer(const struct oq_compare *c, int i, struct oq_compare_layer
     o->op = gf->nodes[L->fnode].op_type;
     o->quant_tensor = gq->values[L->qv].name;
     o->quantized = L->quantized;
+    o->left_float = L->left_float;
     o->count = S->count;
     o->q_lo = L->lo, o->q_hi = L->hi;
     o->cosine = L->aa == 0 && S->bb == 0 ? 1.0 : L->aa == 0 || S->bb == 0 ? 0.0 : S->ab / sqrt(L->aa * S->bb);

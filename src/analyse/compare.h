@@ -38,6 +38,8 @@ struct oq_compare_layer {
     const char *node, *op;    /* its producer in the FP32 model */
     const char *quant_tensor; /* the tensor of the quantized model it is compared with */
     bool quantized;           /* quant_tensor is a DequantizeLinear output (a QuantizeLinear precedes it) */
+    bool left_float;          /* a Conv/ConvTranspose/Gemm/MatMul that the quantized model runs in float (none of
+                                 its inputs comes from a DequantizeLinear): skipped, e.g. by `onnxq tune` */
     int64_t count;            /* elements compared */
     double cosine, sqnr_db, rel_l2, max_abs, clipped; /* clipped: share in [0, 1], 0 without a quantizer */
     float q_lo, q_hi;         /* the quantizer's range (quantized only) */

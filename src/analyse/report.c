@@ -181,12 +181,13 @@ oq_status oq_report_write(const struct oq_compare *c, const struct oq_report_inf
         free(L), free(q);
         return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
     }
-    int nq = 0, flagged = 0;
+    int nq = 0, flagged = 0, nfl = 0;
     for (int i = 0; i < n; i++) {
         oq_compare_layer(c, i, &L[i]);
         if (L[i].quantized)
             q[nq++] = &L[i];
         flagged += L[i].cosine < info->threshold;
+        nfl += L[i].left_float;
     }
     qsort(q, (size_t)nq, sizeof(*q), by_sqnr);
     if (worst > nq)
@@ -209,7 +210,11 @@ oq_status oq_report_write(const struct oq_compare *c, const struct oq_report_inf
                               "|---|---|---|---|---|---|---|---|---|---|\n"
                             : "| tensor | op | cosine | SQNR dB | rel L2 | max abs | clipped | |\n"
                               "|---|---|---|---|---|---|---|---|\n";
-    fprintf(f, "## The %d worst quantized layers (lowest SQNR)\n\n%s", worst, hdr);
+    fprintf(f, "## Layers left in float (%d)\n\n", nfl); /* what `onnxq tune` or --skip returned to float */
+    for (int i = 0; i < n; i++)
+        if (L[i].left_float)
+            fprintf(f, "- `%s` (%s)\n", L[i].node, L[i].op);
+    fprintf(f, "%s## The %d worst quantized layers (lowest SQNR)\n\n%s", nfl ? "\n" : "none\n\n", worst, hdr);
     for (int i = 0; i < worst; i++)
         table_row_md(f, q[i], info->threshold);
     fprintf(f, "\n## Every layer, in execution order\n\n%s", hdr);
@@ -234,7 +239,14 @@ oq_status oq_report_write(const struct oq_compare *c, const struct oq_report_inf
         esc(f, info->data);
         fprintf(f, ", %lld samples<br>%d tensors compared, %d quantized; <b>%d below cosine %.4g</b></p>\n",
                 (long long)info->samples, n, nq, flagged, info->threshold);
-        fprintf(f, "<h2>Per layer</h2>\n");
+        fprintf(f, "<h2>Layers left in float (%d)</h2><p>", nfl);
+        for (int i = 0, k = 0; i < n; i++)
+            if (L[i].left_float) {
+                fprintf(f, "%s<code>", k++ ? ", " : "");
+                esc(f, L[i].node);
+                fprintf(f, "</code> (%s)", L[i].op);
+            }
+        fprintf(f, "%s</p>\n<h2>Per layer</h2>\n", nfl ? "" : "none");
         chart_cosine(f, L, n, info->threshold);
         chart_sqnr(f, L, n);
         fprintf(f, "<h2>Activation histograms of the %d worst quantized layers</h2>\n", worst);

@@ -54,12 +54,9 @@ static int hook(void *user, int node_index, const char *node_name, const char *o
  * data's: say so before calibration runs into the NaN activations it makes. (Other initializers may hold
  * Inf on purpose, e.g. -Inf attention masks or Clip bounds.) */
 static oq_status check_weights_finite(const struct oq_graph *g, oq_error *err) {
-    static const char *const weighted[] = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
     for (int i = 0; i < g->n_nodes; i++) {
         const struct oq_node *n = &g->nodes[i];
-        bool w = false;
-        for (size_t k = 0; k < sizeof(weighted) / sizeof(weighted[0]) && !*n->domain; k++)
-            w |= !strcmp(n->op_type, weighted[k]);
+        bool w = !*n->domain && oq_quant_op_is_weighted(n->op_type);
         for (int k = 0; w && k < n->n_in; k++) {
             const struct oq_tensor *t = n->in[k] >= 0 ? g->values[n->in[k]].init : NULL;
             if (!t || t->dtype != OQ_DTYPE_FLOAT)

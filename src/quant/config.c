@@ -463,7 +463,7 @@ oq_status oq_quant_config_validate(const struct oq_quant_config *c, const struct
 
 /* ---- writing ---- */
 
-static bool is_weighted_op(const char *op) {
+bool oq_quant_op_is_weighted(const char *op) {
     return !strcmp(op, "Conv") || !strcmp(op, "ConvTranspose") || !strcmp(op, "Gemm") || !strcmp(op, "MatMul");
 }
 
@@ -512,7 +512,7 @@ char *oq_quant_config_to_json(const struct oq_quant_config *c, const struct oq_g
         cJSON_AddStringToObject(lo, "op_type", n->op_type);
         cJSON_AddBoolToObject(lo, "quant_enable", q);
         cJSON_AddItemToObject(lo, "activation", qsettings_json(l && l->has_act ? &l->act : &c->act, false));
-        if (is_weighted_op(n->op_type))
+        if (oq_quant_op_is_weighted(n->op_type))
             cJSON_AddItemToObject(lo, "weight", qsettings_json(&w, true));
         cJSON_AddItemToObject(layers, n->name, lo);
     }

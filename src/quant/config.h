@@ -80,4 +80,7 @@ void oq_quant_config_node(const struct oq_quant_config *c, const struct oq_node 
 void oq_quant_config_tensor(const struct oq_quant_config *c, const struct oq_graph *g, int v,
                             struct oq_calib_config *act);
 
+/* Conv, ConvTranspose, Gemm, MatMul: the ops with weights (per-channel, weight settings in the config). */
+bool oq_quant_op_is_weighted(const char *op);
+
 #endif

@@ -6,7 +6,8 @@ usage: test_tune.py --onnxq BUILD/onnxq --work DIR [--models DIR]
   - from a poor start (per-tensor weights, min_max) with the built-in metric, every step is printed, the kept
     loss never increases, and the final loss is below the start;
   - the config it writes reproduces its model byte for byte through `onnxq quantize --config`;
-  - its final metric is the output cosine `onnxq compare` measures on the same batches;
+  - its final metric is the output cosine `onnxq compare` measures on the same batches, and the report of
+    `onnxq compare --report` names the layers it left in float;
   - with --eval CMD (here: a command printing the model file's size), the FP32 and candidate metrics come from
     the command, and an unreachable target ends with exit status 3 and "target NOT met".
 """
@@ -61,6 +62,15 @@ def main():
     js = os.path.join(args.work, "cmp.json")
     run([args.onnxq, "compare", fp, out, "--all", "--json", js] + DATA + ["--batches", "1"])  # = the eval batches
     cos = json.load(open(js))["layers"][-1]["cosine"]
+    # the report names the layers tune left in float
+    left = re.findall(r"^left in float \(\d+\): (.*)$", p.stdout, re.M)[0]
+    left = [] if left == "none" else left.split(", ")
+    rep = os.path.join(args.work, "report")
+    run([args.onnxq, "compare", fp, out, "--report", rep] + DATA + ["--batches", "1"])
+    md = open(os.path.join(rep, "report.md")).read()
+    named = re.findall(r"^- `([^`]+)` \(", md.split("## Layers left in float")[1].split("##")[0], re.M)
+    print("tune left in float: %s; the report names: %s" % (left, named))
+    ok = ok and sorted(named) == sorted(left) and len(left) > 0
     print("compare: output cosine %.9f -> loss %.6f%% (tune printed %.4f%%)" % (cos, (1 - cos) * 100, final))
     ok = ok and abs((1 - cos) * 100 - final) < 1e-4
 
