@@ -2,7 +2,7 @@
 """onnxq INT8 vs onnxq FP32 vs ONNX Runtime FP32 and INT8 on the PaddleOCR models, same machine, one run.
 
   .venv/bin/python bench/bench_int8.py [--onnxq build/onnxq] [--runs 10] [--threads 1,2] [--models det,rec,cls]
-                                       [--json FILE] [--peak-gops 667] [--cache-dir DIR] [--smoke]
+                                       [--json FILE] [--peak-gops N] [--cache-dir DIR] [--smoke]
 
 1. Quantizes det, rec and cls with `onnxq quantize` (default method, per-channel int8 weights, uint8
    activations; calibration on `--data random` at the benchmark shape) into --cache-dir (outside the repo).
@@ -15,13 +15,15 @@
    and the ratios ORT-FP32/oq-INT8, ORT-INT8/oq-INT8, oq-FP32/oq-INT8 (> 1: onnxq INT8 is faster).
 3. The INT8 profile (`onnxq bench QDQ --profile`): the time share of QConv/QMatMul and the rest, the largest
    other op types, and the GOP/s (2 * MACs / time) reached in QConv/QMatMul against the VNNI peak
-   (--peak-gops per core, times the thread count).
+   (per core, times the thread count): measured by `bench_qgemm peak` (a register-only vpdpbusd loop, built
+   beside onnxq in BUILD/bench) unless --peak-gops gives it.
 
 --smoke (for ctest): cls only, 1 thread, 2 runs, 1 warm-up. Exit status 1 if any runner failed.
 """
 import argparse
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -137,6 +139,22 @@ def fmt_ratio(d, num, den):
     return "%8.2fx" % (d[num]["median"] / d[den]["median"]) if num in d and den in d else "%9s" % "-"
 
 
+def measure_peak(onnxq):
+    """This core's VNNI peak from bench_qgemm's register-only vpdpbusd loop (the issue's 667 GOP/s is one
+    Sapphire Rapids core; other machines differ)."""
+    exe = os.path.join(os.path.dirname(os.path.abspath(onnxq)), "bench", "bench_qgemm")
+    try:
+        out = subprocess.run([exe, "peak"], capture_output=True, text=True, timeout=60).stdout
+        m = re.search(r"([0-9.]+) GOP/s per core", out)
+        if m and float(m.group(1)) > 0:
+            print("VNNI peak measured by `%s peak`: %s GOP/s per core" % (exe, m.group(1)))
+            return float(m.group(1))
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    print("VNNI peak: %s unavailable or no AVX512-VNNI; using 667 GOP/s per core (pass --peak-gops)" % exe)
+    return 667.0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--onnxq", default=os.path.join(REPO, "build", "onnxq"))
@@ -144,7 +162,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--models", default="det,rec,cls")
-    ap.add_argument("--peak-gops", type=float, default=667.0, help="INT8 VNNI peak GOP/s per core")
+    ap.add_argument("--peak-gops", type=float, default=0.0,
+                    help="INT8 VNNI peak GOP/s per core (default: measured by BUILD/bench/bench_qgemm peak)")
     ap.add_argument("--cache-dir", default=os.path.join(os.path.expanduser("~"), ".cache", "onnxq", "bench"),
                     help="where the quantized models go (outside the repo)")
     ap.add_argument("--json", help="write the raw numbers here")
@@ -166,6 +185,8 @@ def main():
     print("onnxruntime %s, %d CPUs (%s; %s), median of %d runs after %d warm-up; onnxq INT8/FP32 interleaved by "
           "`onnxq bench --compare`, ORT FP32/INT8 interleaved"
           % (ort.__version__, os.cpu_count(), cpu, " ".join(isa) or "no AVX2", args.runs, args.warmup))
+    if args.peak_gops <= 0:
+        args.peak_gops = measure_peak(args.onnxq)
     mdir = models_dir()
     os.makedirs(args.cache_dir, exist_ok=True)
     quant = {}
