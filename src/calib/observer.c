@@ -35,6 +35,7 @@ oq_status oq_observer_create_ex(const char *name, const struct oq_calib_config *
     memcpy(o->name, name, nl + 1);
     o->hist_bins = cfg->hist_bins;
     o->ema_rate = cfg->ema_rate;
+    oq_hist_kernels_select(&o->kern);
     o->min = INFINITY;
     o->max = -INFINITY;
     *out = o;
@@ -71,56 +72,6 @@ oq_status oq_observer_check(const struct oq_observer *obs, oq_error *err) {
 
 /* Scan statistics of one block. Written as plain reductions so the compiler vectorizes them; the non-finite
  * test is on the exponent bits (integer OR-reduction) rather than isfinite() per value. */
-struct block_stats {
-    float mn, mx;
-    uint32_t bad;
-    int64_t zeros;
-};
-
-/* One pass over a block: min, max, non-finite flag, exact zeros. Written as LANES independent accumulators so
- * the compiler vectorizes it at the baseline ISA (min/max with the `v < m ? v : m` form map to minps/maxps;
- * NaN never reaches a min/max that matters, the block is rejected by `bad` first). */
-enum { LANES = 16 };
-
-static struct block_stats scan_block(const float *x, int64_t n) {
-    float mn[LANES], mx[LANES];
-    uint32_t bad[LANES], zeros[LANES];
-    for (int l = 0; l < LANES; l++) {
-        mn[l] = INFINITY;
-        mx[l] = -INFINITY;
-        bad[l] = zeros[l] = 0;
-    }
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
-        for (int l = 0; l < LANES; l++) {
-            float v = x[i + l];
-            uint32_t u;
-            memcpy(&u, &v, sizeof(u));
-            mn[l] = v < mn[l] ? v : mn[l];
-            mx[l] = v > mx[l] ? v : mx[l];
-            bad[l] |= (u & 0x7f800000u) == 0x7f800000u;
-            zeros[l] += (u & 0x7fffffffu) == 0; /* +0 and -0 */
-        }
-    }
-    for (int l = 0; i < n; i++, l++) {
-        float v = x[i];
-        uint32_t u;
-        memcpy(&u, &v, sizeof(u));
-        mn[l] = v < mn[l] ? v : mn[l];
-        mx[l] = v > mx[l] ? v : mx[l];
-        bad[l] |= (u & 0x7f800000u) == 0x7f800000u;
-        zeros[l] += (u & 0x7fffffffu) == 0;
-    }
-    struct block_stats r = {INFINITY, -INFINITY, 0, 0};
-    for (int l = 0; l < LANES; l++) {
-        r.mn = mn[l] < r.mn ? mn[l] : r.mn;
-        r.mx = mx[l] > r.mx ? mx[l] : r.mx;
-        r.bad |= bad[l];
-        r.zeros += zeros[l];
-    }
-    return r;
-}
-
 static oq_status fail_nonfinite(struct oq_observer *o, const float *x, int64_t n, int64_t base, int64_t total,
                                 oq_error *err) {
     int64_t at = 0;
@@ -181,12 +132,12 @@ static void widen(struct oq_observer *o, double need) {
     o->hist_range = (double)k * A;
 }
 
-/* Histogram counting. The index is computed in float when H/A is a normal float (exactly the double
- * formula's result except at the last ulp of a bin edge, where either neighbour is a correct bin for a value
- * on the edge), else in double (tiny or denormal ranges). Counts go to NSUB interleaved 32-bit
+/* Histogram counting (kernels/hist.h). The index is computed in float when H/A is a normal float (exactly the
+ * double formula's result except at the last ulp of a bin edge, where either neighbour is a correct bin for a
+ * value on the edge), else in double (tiny or denormal ranges). Counts go to NSUB interleaved 32-bit
  * sub-histograms so that runs of equal bins (ReLU/HardSwish outputs) do not serialize on one counter; they
  * are folded into the 64-bit histogram once per update, or before the range widens. */
-enum { NSUB = 4 };
+enum { NSUB = OQ_HIST_NSUB };
 
 struct subhist {
     uint32_t *c;     /* NSUB * 2H counters */
@@ -212,30 +163,12 @@ static void hist_flush(struct oq_observer *o, struct subhist *sh) {
 static void hist_block(struct oq_observer *o, struct subhist *sh, const float *x, int64_t n) {
     const int64_t H = o->hist_bins, last = 2 * H - 1, nb = 2 * H;
     const double inv_wd = (double)H / o->hist_range;
-    uint32_t *c0 = sh->c, *c1 = c0 + nb, *c2 = c1 + nb, *c3 = c2 + nb;
+    uint32_t *c0 = sh->c;
     if (sh->pending + n >= (int64_t)UINT32_MAX / 2)
         hist_flush(o, sh); /* keep every 32-bit counter from overflowing */
     sh->pending += n;
     if (inv_wd < 1e30 && inv_wd > 1e-30) {
-        const float inv_w = (float)inv_wd, hh = (float)H, lastf = (float)last;
-        int64_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            float f0 = x[i] * inv_w + hh, f1 = x[i + 1] * inv_w + hh;
-            float f2 = x[i + 2] * inv_w + hh, f3 = x[i + 3] * inv_w + hh;
-            f0 = f0 < 0.0f ? 0.0f : (f0 > lastf ? lastf : f0);
-            f1 = f1 < 0.0f ? 0.0f : (f1 > lastf ? lastf : f1);
-            f2 = f2 < 0.0f ? 0.0f : (f2 > lastf ? lastf : f2);
-            f3 = f3 < 0.0f ? 0.0f : (f3 > lastf ? lastf : f3);
-            c0[(int32_t)f0]++;
-            c1[(int32_t)f1]++;
-            c2[(int32_t)f2]++;
-            c3[(int32_t)f3]++;
-        }
-        for (; i < n; i++) {
-            float f = x[i] * inv_w + hh;
-            f = f < 0.0f ? 0.0f : (f > lastf ? lastf : f);
-            c0[(int32_t)f]++;
-        }
+        o->kern.count(x, n, (float)inv_wd, (float)H, (float)last, c0, nb);
         return;
     }
     const double hh = (double)H;
@@ -259,7 +192,7 @@ oq_status oq_observer_update(struct oq_observer *o, const float *x, int64_t n, o
     }
     if (o->hist && o->hist_range == 0) {
         /* Initial range from the whole batch (one extra pass, only until the first nonzero value). */
-        struct block_stats s = scan_block(x, n);
+        struct oq_block_stats s = o->kern.scan(x, n);
         if (s.bad)
             return fail_nonfinite(o, x, n, 0, n, err);
         double a = fmax(-(double)s.mn, (double)s.mx);
@@ -273,7 +206,7 @@ oq_status oq_observer_update(struct oq_observer *o, const float *x, int64_t n, o
     for (int64_t base = 0; base < n; base += OQ_OBSERVER_BLOCK) {
         int64_t len = n - base < OQ_OBSERVER_BLOCK ? n - base : OQ_OBSERVER_BLOCK;
         const float *xb = x + base;
-        struct block_stats s = scan_block(xb, len);
+        struct oq_block_stats s = o->kern.scan(xb, len);
         if (s.bad) {
             free(sh.c);
             return fail_nonfinite(o, xb, len, base, n, err);

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/hist.h"
 #include "onnxq/onnxq.h"
 
 struct oq_calib_config;
@@ -63,6 +64,7 @@ struct oq_observer {
     double hist_range;      /**< A: the histogram covers [-A, A]; 0 while only zeros were seen */
     uint64_t *hist;         /**< 2*H counts of the nonzero values; NULL when created without a histogram */
     char failed_msg[1024];  /**< the error an update reported, repeated by later calls */
+    struct oq_hist_kernels kern; /**< scan/count kernels, chosen at creation */
 };
 
 /**

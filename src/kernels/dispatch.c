@@ -1,5 +1,7 @@
 #include "kernels/dispatch.h"
 
+#include "kernels/hist.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,4 +95,19 @@ void oq_kernels_init(struct oq_kernels *k, oq_kernel_level requested) {
         k->sgemm_name = "dnnl";
     }
 #endif
+}
+
+void oq_hist_kernels_select(struct oq_hist_kernels *k) {
+    struct oq_cpu_features f;
+    oq_cpu_detect(&f);
+    bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+    oq_kernel_level lvl = level_from_env();
+    k->scan = oq_hist_scan_ref;
+    k->count = oq_hist_count_ref;
+    k->name = "ref";
+    if (avx512 && (lvl == OQ_KERNELS_AUTO || lvl >= OQ_KERNELS_AVX512)) {
+        k->scan = oq_hist_scan_avx512;
+        k->count = oq_hist_count_avx512;
+        k->name = "avx512";
+    }
 }
