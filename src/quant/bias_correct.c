@@ -1,0 +1,202 @@
+#include "quant/bias_correct.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+struct target {
+    int node, bias;   /* node and its bias value in g */
+    const char *key;  /* the node's name, or its output's when it has none: the QDQ writer keeps node names, but
+                         renames the output of a node whose output is a graph output (t_QuantizeLinear_Input) */
+    int64_t channels;
+    int axis;         /* channel axis of the output: 1 (Conv, ConvTranspose) or the last (Gemm) */
+    double *sum[2];   /* per-channel sums of the output: [0] FP32, [1] QDQ */
+    int64_t count[2]; /* values summed per channel (the same for every channel) */
+};
+
+struct pass {
+    struct target *t;
+    int n;
+    int which;        /* 0: FP32 run, 1: QDQ run */
+    oq_error *err;    /* a shape surprise inside the hook */
+};
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const struct target *)a)->key, ((const struct target *)b)->key);
+}
+
+/* Accumulate the per-channel sums of each target output as the session produces it. */
+static int hook(void *user, int node_index, const char *node_name, const char *op_type, int n_out,
+                const oq_tensor_ref *outs) {
+    (void)node_index, (void)op_type;
+    struct pass *p = user;
+    const char *k = node_name && *node_name ? node_name : n_out > 0 ? outs[0].name : NULL;
+    if (n_out < 1 || !k)
+        return 0;
+    struct target key = {.key = k};
+    struct target *t = bsearch(&key, p->t, (size_t)p->n, sizeof(*p->t), by_name);
+    if (!t)
+        return 0;
+    const oq_tensor_ref *y = &outs[0];
+    int axis = t->axis < 0 ? y->ndim - 1 : t->axis;
+    if (y->dtype != OQ_DTYPE_FLOAT || axis < 0 || axis >= y->ndim || y->dims[axis] != t->channels) {
+        oq_errorf(p->err, OQ_ERR_SHAPE, "bias correction: output '%s' of node '%s' has no axis %d of %lld channels",
+                  y->name ? y->name : "", t->key, axis, (long long)t->channels);
+        return 1;
+    }
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= y->dims[d];
+    for (int d = axis + 1; d < y->ndim; d++)
+        inner *= y->dims[d];
+    const float *x = y->data;
+    double *s = t->sum[p->which];
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t c = 0; c < t->channels; c++) {
+            const float *r = x + (o * t->channels + c) * inner;
+            double acc = 0;
+            for (int64_t i = 0; i < inner; i++)
+                acc += r[i];
+            s[c] += acc;
+        }
+    t->count[p->which] += outer * inner;
+    return 0;
+}
+
+static oq_status run_pass(const oq_model *m, struct pass *p, struct oq_data_source *src, int threads,
+                          int64_t *batches, oq_error *err) {
+    oq_session_options so = {.num_threads = threads, .no_fusion = 1, .hook = hook, .hook_user = p};
+    oq_session *s = NULL;
+    OQ_TRY(oq_session_create(m, &so, &s, err));
+    oq_data_rewind(src);
+    oq_status st = OQ_OK;
+    *batches = 0;
+    for (;;) {
+        const oq_tensor_ref *batch;
+        int count;
+        if ((st = oq_data_next(src, &batch, &count, err)) || count == 0)
+            break;
+        if ((st = oq_session_run(s, oq_model_num_inputs(m), batch, err))) {
+            if (st == OQ_ERR_CANCELLED && p->err->code) /* the hook's own message */
+                *err = *p->err;
+            break;
+        }
+        ++*batches;
+    }
+    oq_session_free(s);
+    return st;
+}
+
+/* Quantized Conv/ConvTranspose/Gemm nodes of g with a float bias initializer read by that node only. */
+static oq_status find_targets(const struct oq_graph *g, const struct oq_quant_plan *plan, struct target **out,
+                              int *n_out, struct oq_bias_correct_stats *st, oq_error *err) {
+    int *readers = calloc((size_t)g->n_values + 1, sizeof(int));
+    struct target *t = calloc((size_t)g->n_nodes + 1, sizeof(*t));
+    if (!readers || !t) {
+        free(readers), free(t);
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0)
+                readers[g->nodes[i].in[k]]++;
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const struct oq_node *nd = &g->nodes[i];
+        bool gemm = !strcmp(nd->op_type, "Gemm");
+        if (*nd->domain || !plan->node[i].quantize || nd->n_out < 1 || nd->out[0] < 0 ||
+            !(gemm || !strcmp(nd->op_type, "Conv") || !strcmp(nd->op_type, "ConvTranspose")))
+            continue;
+        int b = nd->n_in > 2 ? nd->in[2] : -1;
+        const struct oq_tensor *bt = b >= 0 ? g->values[b].init : NULL;
+        if (!bt || bt->dtype != OQ_DTYPE_FLOAT || bt->ndim != 1) {
+            st->no_bias++;
+            continue;
+        }
+        if (readers[b] != 1) {
+            st->shared_bias++;
+            continue;
+        }
+        const char *key = nd->name && *nd->name ? nd->name : g->values[nd->out[0]].name;
+        t[n] = (struct target){.node = i, .bias = b, .key = key, .channels = bt->dims[0],
+                               .axis = gemm ? -1 : 1};
+        t[n].sum[0] = calloc((size_t)bt->dims[0] + 1, sizeof(double));
+        t[n].sum[1] = calloc((size_t)bt->dims[0] + 1, sizeof(double));
+        n++;
+        if (!t[n - 1].sum[0] || !t[n - 1].sum[1]) {
+            for (int k = 0; k < n; k++)
+                free(t[k].sum[0]), free(t[k].sum[1]);
+            free(readers), free(t);
+            return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+        }
+    }
+    free(readers);
+    qsort(t, (size_t)n, sizeof(*t), by_name);
+    *out = t;
+    *n_out = n;
+    return OQ_OK;
+}
+
+oq_status oq_bias_correct(const oq_model *fp, struct oq_graph *g, const struct oq_quant_plan *plan,
+                          const struct oq_qdq_options *qo, struct oq_data_source *src, int threads,
+                          struct oq_bias_correct_stats *stats, oq_error *err) {
+    memset(stats, 0, sizeof(*stats));
+    if (plan->mode != OQ_QUANT_STATIC)
+        return OQ_OK; /* weight-only models keep float activations: nothing shifts a bias there */
+    struct target *t = NULL;
+    int n = 0;
+    OQ_TRY(find_targets(g, plan, &t, &n, stats, err));
+    oq_status st = OQ_OK;
+    oq_model *mq = NULL;
+    oq_error herr = {0};
+    if (n > 0) {
+        /* the QDQ model the biases are measured on */
+        struct oq_graph *gq = oq_graph_clone(g, true);
+        struct oq_qdq_options o = *qo;
+        o.stats = NULL;
+        st = !gq ? oq_errorf(err, OQ_ERR_NOMEM, "out of memory") : oq_qdq_apply(gq, plan, &o, err);
+        if (!st)
+            st = oq_model_from_graph(gq, &mq, err);
+        else
+            oq_graph_free(gq);
+        int64_t b0 = 0, b1 = 0;
+        struct pass p0 = {t, n, 0, &herr}, p1 = {t, n, 1, &herr};
+        if (!st)
+            st = run_pass(fp, &p0, src, threads, &b0, err);
+        if (!st)
+            st = run_pass(mq, &p1, src, threads, &b1, err);
+        if (!st && (b0 == 0 || b0 != b1))
+            st = oq_errorf(err, OQ_ERR_ARG, "bias correction: the calibration data gave %lld batches to the FP32 "
+                           "model and %lld to the quantized one; it needs at least one, the same each time",
+                           (long long)b0, (long long)b1);
+        stats->batches = b0;
+    }
+    for (int k = 0; !st && k < n; k++) {
+        struct target *x = &t[k];
+        if (x->count[0] == 0 || x->count[0] != x->count[1])
+            continue; /* the node did not run (a branch not taken) */
+        float *b = g->values[x->bias].init->data;
+        double bmax = 0, smax = 0;
+        for (int64_t c = 0; c < x->channels; c++) {
+            double shift = (x->sum[0][c] - x->sum[1][c]) / (double)x->count[0];
+            bmax = fmax(bmax, fabs((double)b[c]));
+            smax = fmax(smax, fabs(shift));
+            b[c] = (float)((double)b[c] + shift);
+        }
+        double rel = smax / (bmax > 0 ? bmax : 1.0);
+        if (rel > stats->max_rel_shift) {
+            stats->max_rel_shift = rel;
+            snprintf(stats->max_layer, sizeof(stats->max_layer), "%s",
+                     g->nodes[x->node].name ? g->nodes[x->node].name : "");
+        }
+        stats->corrected += smax > 0;
+    }
+    for (int k = 0; k < n; k++)
+        free(t[k].sum[0]), free(t[k].sum[1]);
+    free(t);
+    oq_model_free(mq);
+    return st;
+}
