@@ -139,3 +139,13 @@ add_test(NAME e2e/report
          COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/test_report.py
                  --onnxq $<TARGET_FILE:onnxq> --work ${ONNXQ_E2E_WORK}/report)
 set_tests_properties(e2e/report PROPERTIES LABELS e2e TIMEOUT 600)
+
+# ---------------------------------------------------------------- python: the onnxq package (issue 9)
+# tests/python/run_tests.py: `pip install` of the package (pyproject.toml + setup.py, the library taken from this
+# build tree) into a throwaway folder, then pytest on tests/python: dtype round trips, cls vs ORT, quantize()
+# from a generator and a CalibrationDataReader (byte-identical to `onnxq quantize`), errors, RSS over 1000 runs.
+add_test(NAME python/package
+         COMMAND ${ONNXQ_PYTHON} ${CMAKE_SOURCE_DIR}/tests/python/run_tests.py
+                 --build-dir ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/python_pkg --cli $<TARGET_FILE:onnxq>
+                 $<$<BOOL:${ONNXQ_SANITIZE}>:--asan>)
+set_tests_properties(python/package PROPERTIES LABELS python TIMEOUT 600)

@@ -23,8 +23,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating Python venv at $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import onnx, onnxruntime, numpy, PIL" 2>/dev/null; then
-  echo "setup: installing onnx, onnxruntime, numpy into $VENV"
+if ! "$VENV/bin/python" -c "import onnx, onnxruntime, numpy, PIL, pytest, wheel" 2>/dev/null; then
+  echo "setup: installing onnx, onnxruntime, numpy, pillow, pytest, wheel into $VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tools/requirements.txt
 fi
 

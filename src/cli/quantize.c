@@ -15,6 +15,7 @@
 #include "quant/calibrate.h"
 #include "quant/config.h"
 #include "quant/qdq.h"
+#include "quant/quantize.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -25,31 +26,6 @@ static double now_s(void) {
 static long long file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
-}
-
-/* Checked before calibrating (which can take minutes), not only when saving: the output must not be the input
- * model, and its folder must take a new file (probed with the temporary file the atomic save also uses). */
-static oq_status check_output(const char *model, const char *flag, const char *out, oq_error *err) {
-    struct stat a, b;
-    if (stat(model, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-        return oq_errorf(err, OQ_ERR_ARG, "%s '%s' is the input model; write the quantized model to another file "
-                         "(onnxq never overwrites its input)", flag, out);
-    size_t n = strlen(out);
-    char *tmp = malloc(n + 16);
-    if (!tmp)
-        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", out);
-    int fd = mkstemp(tmp);
-    oq_status st = OQ_OK;
-    if (fd < 0) {
-        st = oq_errorf(err, OQ_ERR_IO, "cannot create a temporary file beside '%s': %s; check that the folder "
-                       "exists and is writable", out, strerror(errno));
-    } else {
-        close(fd);
-        unlink(tmp);
-    }
-    free(tmp);
-    return st;
 }
 
 static void usage(FILE *f) {
@@ -165,78 +141,40 @@ static oq_status append_list(const char *list, char ***arr, int *n, oq_error *er
     return OQ_OK;
 }
 
-/* Presets for deployment targets (applied before the other flags, which may refine them). */
-static oq_status apply_target(const char *t, struct oq_quant_config *c, oq_error *err) {
-    if (!strcmp(t, "ort-cpu")) {
-        c->act.symmetric = false;
-        c->act.qtype = OQ_DTYPE_UINT8;
-        c->weight.qtype = OQ_DTYPE_INT8;
-        c->weight.algo = OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX;
-    } else if (!strcmp(t, "tensorrt")) {
-        c->act.symmetric = true;
-        c->act.qtype = OQ_DTYPE_INT8;
-        c->weight.qtype = OQ_DTYPE_INT8;
-        c->weight.algo = OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX;
-    } else if (!strcmp(t, "npu-pow2")) {
-        c->act.symmetric = true;
-        c->act.qtype = OQ_DTYPE_INT8;
-        c->act.pow2 = c->weight.pow2 = true;
-        c->weight.algo = OQ_CALIB_ALGO_ABS_MAX;
-    } else {
-        return oq_errorf(err, OQ_ERR_ARG, "--target '%s' is not a preset; use ort-cpu, tensorrt or npu-pow2", t);
-    }
-    return OQ_OK;
-}
-
 /* Command-line flags override the config file's global settings (layer entries that differ from the
- * global settings still win). */
+ * global settings still win). The flags map one to one onto the library's quantize options
+ * (quant/quantize.h), which the Python package and other API users go through too. */
 static oq_status apply_flags(const struct cli_quant_opts *o, struct oq_quant_config *c, oq_error *err) {
-    if (o->target)
-        OQ_TRY(apply_target(o->target, c, err));
-    if (o->skip)
-        OQ_TRY(append_list(o->skip, &c->skip, &c->n_skip, err));
-    if (o->skip_op_types) { /* remove these op types from the quantized list */
-        char **drop = NULL;
-        int nd = 0;
-        oq_status st = append_list(o->skip_op_types, &drop, &nd, err);
-        for (int i = 0; !st && i < c->n_op_types;) {
-            bool hit = false;
-            for (int k = 0; k < nd && !hit; k++)
-                hit = !strcmp(drop[k], c->op_types[i]);
-            if (hit) {
-                free(c->op_types[i]);
-                c->op_types[i] = c->op_types[--c->n_op_types];
-            } else {
-                i++;
-            }
-        }
-        for (int k = 0; k < nd; k++)
-            free(drop[k]);
-        free(drop);
-        OQ_TRY(st);
+    char **skip = NULL, **ops = NULL;
+    int n_skip = 0, n_ops = 0;
+    oq_status st = o->skip ? append_list(o->skip, &skip, &n_skip, err) : OQ_OK;
+    if (!st && o->skip_op_types)
+        st = append_list(o->skip_op_types, &ops, &n_ops, err);
+    if (!st) {
+        oq_quantize_options qo = oq_quantize_options_default();
+        qo.method = o->algo;
+        qo.target = o->target;
+        /* --per-tensor wins over --per-channel, as it always did (it was applied last) */
+        qo.per_channel = o->per_tensor ? OQ_PER_CHANNEL_OFF : o->per_channel ? OQ_PER_CHANNEL_ON
+                                                                              : OQ_PER_CHANNEL_DEFAULT;
+        qo.symmetric = o->symmetric;
+        qo.bits = o->bits;
+        qo.weights_only = o->weights_only;
+        qo.pow2 = o->pow2;
+        qo.percentile = o->percentile > 0 ? o->percentile : 0;
+        qo.skip_nodes = (const char *const *)skip;
+        qo.n_skip_nodes = n_skip;
+        qo.skip_op_types = (const char *const *)ops;
+        qo.n_skip_op_types = n_ops;
+        st = oq_quant_config_apply_options(c, &qo, err);
     }
-    if (o->per_channel)
-        c->weight.algo = OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX;
-    if (o->algo)
-        OQ_TRY(oq_calib_algo_parse(o->algo, &c->act.algo, err));
-    if (o->percentile > 0)
-        c->act.percentile = o->percentile;
-    if (o->symmetric) {
-        c->act.symmetric = true;
-        c->act.qtype = OQ_DTYPE_INT8;
-    }
-    if (o->bits == 16) {
-        c->act.qtype = c->act.symmetric ? OQ_DTYPE_INT16 : OQ_DTYPE_UINT16;
-        c->weight.qtype = OQ_DTYPE_INT16;
-    }
-    if (o->per_tensor)
-        c->weight.algo = OQ_CALIB_ALGO_ABS_MAX;
-    if (o->pow2)
-        c->act.pow2 = c->weight.pow2 = true;
-    if (o->weights_only)
-        c->mode = OQ_QUANT_WEIGHT_ONLY;
-    OQ_TRY(oq_calib_config_check(&c->act, err));
-    return oq_calib_config_check(&c->weight, err);
+    for (int k = 0; k < n_skip; k++)
+        free(skip[k]);
+    for (int k = 0; k < n_ops; k++)
+        free(ops[k]);
+    free(skip);
+    free(ops);
+    return st;
 }
 
 static void progress(const struct cli_quant_opts *o, int64_t samples, int64_t total, double t0) {
@@ -343,34 +281,24 @@ int cmd_quantize(int argc, char **argv) {
     struct oq_quant_config *cfg = NULL;
     struct oq_calibrator *cal = NULL;
     struct oq_quant_plan *plan = NULL;
-    struct oq_graph *qg = NULL;
     double t0 = now_s();
-    if (check_output(o.model, "-o", o.out, &err) ||
-        (o.table_out && check_output(o.model, "--table-out", o.table_out, &err)))
+    if (oq_quant_check_output(o.model, "-o", o.out, &err) ||
+        (o.table_out && oq_quant_check_output(o.model, "--table-out", o.table_out, &err)))
         goto fail;
     if (cli_quant_plan(&o, &m, &cfg, &cal, &plan, &err))
         goto fail;
     report_nodes(oq_model_graph(m), plan);
-    qg = oq_graph_clone(oq_model_graph(m), true);
-    if (!qg) {
-        oq_errorf(&err, OQ_ERR_NOMEM, "out of memory copying the graph");
-        goto fail;
-    }
-    struct oq_qdq_options qo = oq_qdq_options_default();
-    if (oq_qdq_apply(qg, plan, &qo, &err))
-        goto fail;
-    if (oq_onnx_save(qg, m->keep, o.out, &err))
-        goto fail;
+    char table[4096] = "";
     if (cfg->mode != OQ_QUANT_WEIGHT_ONLY) {
-        char table[4096];
         if (o.table_out)
             snprintf(table, sizeof(table), "%s", o.table_out);
         else
             default_table_path(o.out, table, sizeof(table));
-        if (oq_calib_table_write(m, cal, plan, table, &err))
-            goto fail;
-        printf("calibration table: %s\n", table);
     }
+    if (oq_quant_write_model(m, plan, cal, o.out, table[0] ? table : NULL, NULL, &err))
+        goto fail;
+    if (table[0])
+        printf("calibration table: %s\n", table);
     long long a = file_size(o.model), b = file_size(o.out);
     printf("size: %.2f MiB -> %.2f MiB (%.2fx smaller)\n", (double)a / (1 << 20), (double)b / (1 << 20),
            b > 0 ? (double)a / (double)b : 0.0);
@@ -381,7 +309,6 @@ int cmd_quantize(int argc, char **argv) {
 fail:
     rc = cli_fail(&err);
 done:
-    oq_graph_free(qg);
     oq_quant_plan_free(plan);
     oq_calibrator_free(cal);
     oq_quant_config_free(cfg);
