@@ -79,9 +79,11 @@ def safe_name(name: str) -> str:
 
 
 class OrtRunner:
-    def __init__(self, model: str, threads: int | None = None):
+    def __init__(self, model: str, threads: int | None = None, optimize: bool = True):
         import onnxruntime as ort
         so = ort.SessionOptions()
+        if not optimize:  # the graph as written: ORT's optimizer changes partially quantized QDQ graphs' numerics
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         if threads:
             so.intra_op_num_threads = threads
         self.sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
@@ -117,8 +119,8 @@ class OnnxqRunner:
 
 
 def make_runner(model: str, runtime: str, exe: str | None = None, threads: int | None = None):
-    if runtime == "ort":
-        return OrtRunner(model, threads)
+    if runtime in ("ort", "ort-noopt"):
+        return OrtRunner(model, threads, optimize=runtime == "ort")
     if runtime == "onnxq":
         return OnnxqRunner(model, exe or os.path.join(REPO, "build", "onnxq"), threads)
     raise ValueError(f"unknown runtime {runtime!r}")
@@ -203,7 +205,8 @@ def summary(res: dict) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", nargs=2, metavar=("TASK", "PATH"), required=True, help="det|rec|cls and the .onnx")
-    ap.add_argument("--runtime", choices=("ort", "onnxq"), default="ort")
+    ap.add_argument("--runtime", choices=("ort", "ort-noopt", "onnxq"), default="ort",
+                    help="ort-noopt: ONNX Runtime with graph optimizations off (the QDQ graph as written)")
     ap.add_argument("--onnxq", default=os.path.join(REPO, "build", "onnxq"))
     ap.add_argument("--data", help="dataset root (default: make_datasets' cache folder)")
     ap.add_argument("--split", choices=("eval", "calib"), default="eval")

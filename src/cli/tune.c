@@ -5,7 +5,8 @@
  *   1. evaluate the starting config (the flags and --config given);
  *   2. try the activation algorithms (min_max, percentile, mse, kl_v2) globally, with the starting and with
  *      per-channel weights, and keep the best;
- *   3. while the loss is above the target: rank the quantized layers by the output SQNR gained when each alone
+ *   3. while the loss is above the target: the first and the last quantized layer with weights in float (alone,
+ *      then together), kept when that lowers the loss; then rank the quantized layers by the output SQNR gained when each alone
  *      stays float (on the evaluation batches, as `onnxq sensitivity`); find the shortest prefix of that ranking
  *      that meets the target when left in float (1, 2, 4, ... layers, then bisection), then quantize each of
  *      its layers again, least sensitive first, where the target still holds (stops after --max-steps
@@ -193,12 +194,28 @@ static void print_prefix(int step, const struct oq_graph *g, const struct ranked
            metric, loss, loss <= max_loss ? "  <- target met" : "");
 }
 
+/* The first and the last node (graph order) that the plan quantizes and that has weights; -1 when none. */
+static oq_status end_layers(struct tune *t, int ends[2], oq_error *err) {
+    struct oq_quant_plan *plan = NULL;
+    OQ_TRY(oq_calibrator_plan(t->cal, &plan, err));
+    const struct oq_graph *g = oq_model_graph(t->m);
+    ends[0] = ends[1] = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (plan->node[i].quantize && !*g->nodes[i].domain && oq_quant_op_is_weighted(g->nodes[i].op_type)) {
+            if (ends[0] < 0)
+                ends[0] = i;
+            ends[1] = i;
+        }
+    oq_quant_plan_free(plan);
+    return OQ_OK;
+}
+
 static void usage(FILE *f) {
     fprintf(f,
             "usage: onnxq tune MODEL --data SPEC -o OUT.onnx [--max-loss PCT] [--eval CMD] [options]\n"
             "Searches a config meeting the accuracy target: the starting config (quantize's flags/--config), then\n"
             "each activation algorithm globally (min_max, percentile, mse, kl_v2) with the starting and with\n"
-            "per-channel weights, then returns the shortest prefix of the layers ranked most sensitive to float\n"
+            "per-channel weights, then the first and the last layer in float, then returns the shortest prefix of the layers ranked most sensitive to float\n"
             "(1, 2, 4, ... layers, then bisection) and quantizes each of them again where the target still holds.\n"
             "  --max-loss PCT       target: loss = |metric - metric_fp32| / |metric_fp32| x 100 (default 1)\n"
             "  --eval CMD           metric command: {model} is replaced by a model path (else appended); the last\n"
@@ -340,6 +357,38 @@ int cmd_tune(int argc, char **argv) {
     cfg->weight.algo = best_w;
     printf("kept: activations %s, weights %s (loss %.4f%%)\n", oq_calib_algo_name(best_algo),
            oq_calib_algo_name(best_w), best);
+    /* 3a. the usual suspects first: the first and the last quantized layer with weights, alone and together. They
+     *     see the model's raw input (full 8-bit range, where some int8 kernels saturate: vpmaddubsw) and make its
+     *     logits; runtimes other than the float simulation the ranking below uses may disagree most there. */
+    if (best > max_loss && max_steps > 0) {
+        int ends[2];
+        if (end_layers(&t, ends, &err))
+            goto fail;
+        const struct oq_graph *g = oq_model_graph(m);
+        const int sets[3][2] = {{ends[0], -1}, {ends[1], -1}, {ends[0], ends[1]}};
+        int n_base0 = cfg->n_skip, best_set = -1;
+        for (int k = 0; k < 3 && ends[0] >= 0 && best > max_loss; k++) {
+            if (k > 0 && ends[1] == ends[0])
+                break;
+            for (int e = 0; e < 2; e++)
+                if (sets[k][e] >= 0 && add_skip(cfg, g->nodes[sets[k][e]].name, &err))
+                    goto fail;
+            if (evaluate(&t, &metric, &sqnr, &err))
+                goto fail;
+            double l = loss_of(&t, metric);
+            printf("step %-2d float: %s layer %s%s%s: metric %.6g, loss %.4f%%%s\n", step++,
+                   k == 0 ? "the first" : k == 1 ? "the last" : "the first and the last", g->nodes[sets[k][0]].name,
+                   k == 2 ? ", " : "", k == 2 ? g->nodes[sets[k][1]].name : "", metric, l,
+                   l < best ? "  <- best so far" : "");
+            if (l < best)
+                best = l, best_set = k;
+            while (cfg->n_skip > n_base0)
+                free(cfg->skip[--cfg->n_skip]);
+        }
+        for (int e = 0; best_set >= 0 && e < 2; e++)
+            if (sets[best_set][e] >= 0 && add_skip(cfg, g->nodes[sets[best_set][e]].name, &err))
+                goto fail;
+    }
     /* 3. return the most sensitive layers to float: the shortest prefix of the ranking that meets the target
      *    (prefixes of 1, 2, 4, ... layers, then bisection), then each of its layers quantized again, least
      *    sensitive first, where the target still holds. A prefix rather than one layer at a time: on real
