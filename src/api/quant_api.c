@@ -100,6 +100,10 @@ oq_status oq_quantizer_save(oq_quantizer *q, const char *out_path, const char *t
     OQ_TRY(oq_quant_check_output(q->m->path, "output", out_path, err));
     if (table_path)
         OQ_TRY(oq_quant_check_output(q->m->path, "table", table_path, err));
+    if (q->cfg->bias_correction && q->cal)
+        return oq_errorf(err, OQ_ERR_ARG, "%s: the config asks for bias_correction, which reads the calibration data "
+                         "a second time; the quantizer API sees each batch once, so use `onnxq quantize "
+                         "--bias-correction` for now, or set bias_correction to false", model_name(q->m));
     int64_t batches = 0;
     oq_quantizer_counts(q, &batches, NULL);
     if (q->cal && batches == 0) /* the calibrator refuses too, but its message speaks of the CLI's --data */
@@ -110,7 +114,7 @@ oq_status oq_quantizer_save(oq_quantizer *q, const char *out_path, const char *t
     oq_status st = q->cal ? oq_calibrator_plan(q->cal, &plan, err)
                           : oq_quant_plan_from_config(q->m, q->cfg, &plan, err);
     if (!st)
-        st = oq_quant_write_model(q->m, plan, q->cal, out_path, table_path, NULL, err);
+        st = oq_quant_write_model(q->m, NULL, plan, q->cal, out_path, table_path, NULL, err);
     oq_quant_plan_free(plan);
     return st;
 }

@@ -12,6 +12,7 @@
 #include "data/source.h"
 #include "exec/model.h"
 #include "onnx/onnx_io.h"
+#include "quant/bias_correct.h"
 #include "quant/calibrate.h"
 #include "quant/config.h"
 #include "quant/qdq.h"
@@ -50,6 +51,8 @@ static void usage(FILE *f) {
             "  --per-tensor         one weight scale per tensor\n"
             "  --bits 8|16          activation and weight bits (default 8)\n"
             "  --pow2               power-of-two scales (2^-n) for integer-only NPUs\n"
+            "  --bias-correction    shift each quantized Conv/Gemm bias by its mean output error on the calibration\n"
+            "                       data (a second pass over it; config key bias_correction)\n"
             "  --weights-only       weight-only INT8/INT16: weights stored quantized, activations float\n"
             "  --table FILE         re-quantize from a calibration table instead of calibrating\n"
             "  --table-out FILE     where to write the calibration table (default OUT without .onnx + .calib.json)\n"
@@ -94,6 +97,7 @@ int cli_quant_parse(int argc, char **argv, const char *cmd, bool need_out, struc
         else if (!strcmp(a, "--symmetric")) o->symmetric = 1;
         else if (!strcmp(a, "--per-tensor")) o->per_tensor = 1;
         else if (!strcmp(a, "--pow2")) o->pow2 = 1;
+        else if (!strcmp(a, "--bias-correction")) o->bias_correction = 1;
         else if (!strcmp(a, "--weights-only")) o->weights_only = 1;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { if (need_out) usage(stdout); return 1; }
         else if (a[0] == '-') return fprintf(stderr, "onnxq %s: unknown option '%s'\n", cmd, a), 2;
@@ -167,6 +171,8 @@ static oq_status apply_flags(const struct cli_quant_opts *o, struct oq_quant_con
         qo.skip_op_types = (const char *const *)ops;
         qo.n_skip_op_types = n_ops;
         st = oq_quant_config_apply_options(c, &qo, err);
+        if (o->bias_correction)
+            c->bias_correction = true;
     }
     for (int k = 0; k < n_skip; k++)
         free(skip[k]);
@@ -271,6 +277,31 @@ oq_status cli_quant_plan(const struct cli_quant_opts *o, oq_model **m, struct oq
     return calibrate(o, *m, *cfg, cal, plan, err);
 }
 
+/* Bias correction (quant/bias_correct.h): a second pass over the calibration data; *out gets the model's graph
+ * with corrected biases. */
+static oq_status bias_correct(const struct cli_quant_opts *o, const oq_model *m, const struct oq_quant_plan *plan,
+                              struct oq_graph **out, oq_error *err) {
+    struct oq_data_source *src = NULL;
+    OQ_TRY(cli_data_open(&o->d, m, 8, &src, err));
+    struct oq_graph *g = oq_graph_clone(oq_model_graph(m), true);
+    struct oq_qdq_options qo = oq_qdq_options_default();
+    struct oq_bias_correct_stats bs;
+    double t0 = now_s();
+    oq_status st = g ? oq_bias_correct(m, g, plan, &qo, src, o->threads, &bs, err)
+                     : oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    oq_data_close(src);
+    if (st) {
+        oq_graph_free(g);
+        return st;
+    }
+    printf("bias correction: %d layers corrected over %lld batches in %.1f s (largest shift %.3g of the bias, "
+           "'%s'); left alone: %d without a float bias or weight, %d with a shared bias, %d whose input was not "
+           "seen\n", bs.corrected, (long long)bs.batches, now_s() - t0, bs.max_rel_shift, bs.max_layer, bs.no_bias,
+           bs.shared_bias, bs.no_input);
+    *out = g;
+    return OQ_OK;
+}
+
 int cmd_quantize(int argc, char **argv) {
     struct cli_quant_opts o;
     int rc = cli_quant_parse(argc, argv, "quantize", true, &o);
@@ -281,6 +312,7 @@ int cmd_quantize(int argc, char **argv) {
     struct oq_quant_config *cfg = NULL;
     struct oq_calibrator *cal = NULL;
     struct oq_quant_plan *plan = NULL;
+    struct oq_graph *bc_graph = NULL;
     double t0 = now_s();
     if (oq_quant_check_output(o.model, "-o", o.out, &err) ||
         (o.table_out && oq_quant_check_output(o.model, "--table-out", o.table_out, &err)))
@@ -295,7 +327,9 @@ int cmd_quantize(int argc, char **argv) {
         else
             default_table_path(o.out, table, sizeof(table));
     }
-    if (oq_quant_write_model(m, plan, cal, o.out, table[0] ? table : NULL, NULL, &err))
+    if (cfg->bias_correction && cfg->mode != OQ_QUANT_WEIGHT_ONLY && bias_correct(&o, m, plan, &bc_graph, &err))
+        goto fail;
+    if (oq_quant_write_model(m, bc_graph, plan, cal, o.out, table[0] ? table : NULL, NULL, &err))
         goto fail;
     if (table[0])
         printf("calibration table: %s\n", table);
@@ -309,6 +343,7 @@ int cmd_quantize(int argc, char **argv) {
 fail:
     rc = cli_fail(&err);
 done:
+    oq_graph_free(bc_graph);
     oq_quant_plan_free(plan);
     oq_calibrator_free(cal);
     oq_quant_config_free(cfg);

@@ -15,6 +15,12 @@ struct target {
     int axis;         /* channel axis of the output: 1 (Conv, ConvTranspose) or the last (Gemm) */
     double *sum[2];   /* per-channel sums of the output: [0] FP32, [1] QDQ */
     int64_t count[2]; /* values summed per channel (the same for every channel) */
+    /* the layer's input (Conv: NCHW, channel axis 1; Gemm: [M, K], the last): its name in each model and its
+     * per-channel sums, to take the error that reaches the layer from upstream out of the correction */
+    const char *in_name[2];
+    int64_t in_channels, groups;
+    double *isum[2];
+    int64_t icount[2];
 };
 
 struct pass {
@@ -29,10 +35,46 @@ static int by_name(const void *a, const void *b) {
 }
 
 /* Accumulate the per-channel sums of each target output as the session produces it. */
+/* Per-channel sums of y along axis (the last when axis < 0) into s; values per channel into *count. */
+static bool channel_sums(const oq_tensor_ref *y, int axis, int64_t channels, double *s, int64_t *count) {
+    axis = axis < 0 ? y->ndim - 1 : axis;
+    if (y->dtype != OQ_DTYPE_FLOAT || axis < 0 || axis >= y->ndim || y->dims[axis] != channels)
+        return false;
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= y->dims[d];
+    for (int d = axis + 1; d < y->ndim; d++)
+        inner *= y->dims[d];
+    const float *x = y->data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t c = 0; c < channels; c++) {
+            const float *r = x + (o * channels + c) * inner;
+            double acc = 0;
+            for (int64_t i = 0; i < inner; i++)
+                acc += r[i];
+            s[c] += acc;
+        }
+    *count += outer * inner;
+    return true;
+}
+
+/* The tensors a pass watches as layer inputs: linear over the targets (a few hundred at most, and only the
+ * node outputs that are some layer's input cost more than a compare). */
+static void sum_inputs(struct pass *p, const oq_tensor_ref *y) {
+    for (int k = 0; k < p->n; k++) {
+        struct target *t = &p->t[k];
+        if (t->in_name[p->which] && y->name && !strcmp(y->name, t->in_name[p->which]))
+            if (!channel_sums(y, t->axis, t->in_channels, t->isum[p->which], &t->icount[p->which]))
+                t->icount[p->which] = -1; /* not a tensor of the expected layout: no upstream term */
+    }
+}
+
 static int hook(void *user, int node_index, const char *node_name, const char *op_type, int n_out,
                 const oq_tensor_ref *outs) {
     (void)node_index, (void)op_type;
     struct pass *p = user;
+    for (int k = 0; k < n_out; k++)
+        sum_inputs(p, &outs[k]);
     const char *k = node_name && *node_name ? node_name : n_out > 0 ? outs[0].name : NULL;
     if (n_out < 1 || !k)
         return 0;
@@ -41,28 +83,11 @@ static int hook(void *user, int node_index, const char *node_name, const char *o
     if (!t)
         return 0;
     const oq_tensor_ref *y = &outs[0];
-    int axis = t->axis < 0 ? y->ndim - 1 : t->axis;
-    if (y->dtype != OQ_DTYPE_FLOAT || axis < 0 || axis >= y->ndim || y->dims[axis] != t->channels) {
+    if (!channel_sums(y, t->axis, t->channels, t->sum[p->which], &t->count[p->which])) {
         oq_errorf(p->err, OQ_ERR_SHAPE, "bias correction: output '%s' of node '%s' has no axis %d of %lld channels",
-                  y->name ? y->name : "", t->key, axis, (long long)t->channels);
+                  y->name ? y->name : "", t->key, t->axis, (long long)t->channels);
         return 1;
     }
-    int64_t outer = 1, inner = 1;
-    for (int d = 0; d < axis; d++)
-        outer *= y->dims[d];
-    for (int d = axis + 1; d < y->ndim; d++)
-        inner *= y->dims[d];
-    const float *x = y->data;
-    double *s = t->sum[p->which];
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t c = 0; c < t->channels; c++) {
-            const float *r = x + (o * t->channels + c) * inner;
-            double acc = 0;
-            for (int64_t i = 0; i < inner; i++)
-                acc += r[i];
-            s[c] += acc;
-        }
-    t->count[p->which] += outer * inner;
     return 0;
 }
 
@@ -79,6 +104,8 @@ static oq_status run_pass(const oq_model *m, struct pass *p, struct oq_data_sour
         int count;
         if ((st = oq_data_next(src, &batch, &count, err)) || count == 0)
             break;
+        for (int i = 0; i < oq_model_num_inputs(m); i++)
+            sum_inputs(p, &batch[i]);
         if ((st = oq_session_run(s, oq_model_num_inputs(m), batch, err))) {
             if (st == OQ_ERR_CANCELLED && p->err->code) /* the hook's own message */
                 *err = *p->err;
@@ -107,9 +134,15 @@ static oq_status find_targets(const struct oq_graph *g, const struct oq_quant_pl
     for (int i = 0; i < g->n_nodes; i++) {
         const struct oq_node *nd = &g->nodes[i];
         bool gemm = !strcmp(nd->op_type, "Gemm");
-        if (*nd->domain || !plan->node[i].quantize || nd->n_out < 1 || nd->out[0] < 0 ||
-            !(gemm || !strcmp(nd->op_type, "Conv") || !strcmp(nd->op_type, "ConvTranspose")))
+        if (*nd->domain || !plan->node[i].quantize || nd->n_out < 1 || nd->out[0] < 0 || nd->n_in < 2 ||
+            nd->in[0] < 0 || nd->in[1] < 0 || !(gemm || !strcmp(nd->op_type, "Conv")) ||
+            (gemm && oq_attr_int(nd, "transA", 0)))
             continue;
+        const struct oq_tensor *wt = g->values[nd->in[1]].init;
+        if (!wt || wt->dtype != OQ_DTYPE_FLOAT || wt->ndim < 2) {
+            st->no_bias++; /* a weight computed at run time: no upstream term, so no correction */
+            continue;
+        }
         int b = nd->n_in > 2 ? nd->in[2] : -1;
         const struct oq_tensor *bt = b >= 0 ? g->values[b].init : NULL;
         if (!bt || bt->dtype != OQ_DTYPE_FLOAT || bt->ndim != 1) {
@@ -121,14 +154,19 @@ static oq_status find_targets(const struct oq_graph *g, const struct oq_quant_pl
             continue;
         }
         const char *key = nd->name && *nd->name ? nd->name : g->values[nd->out[0]].name;
-        t[n] = (struct target){.node = i, .bias = b, .key = key, .channels = bt->dims[0],
-                               .axis = gemm ? -1 : 1};
-        t[n].sum[0] = calloc((size_t)bt->dims[0] + 1, sizeof(double));
-        t[n].sum[1] = calloc((size_t)bt->dims[0] + 1, sizeof(double));
+        bool tb = gemm && oq_attr_int(nd, "transB", 0);
+        int64_t groups = gemm ? 1 : oq_attr_int(nd, "group", 1);
+        int64_t cin = gemm ? wt->dims[tb ? 1 : 0] : wt->dims[1] * groups;
+        t[n] = (struct target){.node = i, .bias = b, .key = key, .channels = bt->dims[0], .axis = gemm ? -1 : 1,
+                               .in_name = {g->values[nd->in[0]].name, NULL}, .in_channels = cin, .groups = groups};
+        for (int k = 0; k < 2; k++) {
+            t[n].sum[k] = calloc((size_t)bt->dims[0] + 1, sizeof(double));
+            t[n].isum[k] = calloc((size_t)cin + 1, sizeof(double));
+        }
         n++;
-        if (!t[n - 1].sum[0] || !t[n - 1].sum[1]) {
+        if (!t[n - 1].sum[0] || !t[n - 1].sum[1] || !t[n - 1].isum[0] || !t[n - 1].isum[1]) {
             for (int k = 0; k < n; k++)
-                free(t[k].sum[0]), free(t[k].sum[1]);
+                free(t[k].sum[0]), free(t[k].sum[1]), free(t[k].isum[0]), free(t[k].isum[1]);
             free(readers), free(t);
             return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
         }
@@ -138,6 +176,34 @@ static oq_status find_targets(const struct oq_graph *g, const struct oq_quant_pl
     *out = t;
     *n_out = n;
     return OQ_OK;
+}
+
+/* Each layer's input in the QDQ graph, before the QuantizeLinear -> DequantizeLinear in front of the layer: the
+ * same node found by name (or by its output: t, or t_QuantizeLinear_Input for a graph output), its input 0,
+ * traced back through DQ and Q. */
+static void set_quant_inputs(const struct oq_graph *gq, struct target *t, int n) {
+    char alt[1024];
+    for (int k = 0; k < n; k++) {
+        snprintf(alt, sizeof(alt), "%s_QuantizeLinear_Input", t[k].key);
+        for (int i = 0; i < gq->n_nodes && !t[k].in_name[1]; i++) {
+            const struct oq_node *nd = &gq->nodes[i];
+            const char *o = nd->n_out > 0 && nd->out[0] >= 0 ? gq->values[nd->out[0]].name : "";
+            bool same = (nd->name && !strcmp(nd->name, t[k].key)) || !strcmp(o, t[k].key) || !strcmp(o, alt);
+            if (!same || !strcmp(nd->op_type, "DequantizeLinear") || nd->n_in < 1 || nd->in[0] < 0)
+                continue;
+            /* before its Q/DQ: the rounding of the layer's own input is this bias's to absorb (nothing upstream
+             * corrects it), the error the value had before that is upstream's */
+            int v = nd->in[0];
+            for (int hop = 0; hop < 2; hop++) {
+                int p = gq->values[v].producer;
+                const char *want = hop == 0 ? "DequantizeLinear" : "QuantizeLinear";
+                if (p < 0 || strcmp(gq->nodes[p].op_type, want) || gq->nodes[p].n_in < 1 || gq->nodes[p].in[0] < 0)
+                    break;
+                v = gq->nodes[p].in[0];
+            }
+            t[k].in_name[1] = gq->values[v].name;
+        }
+    }
 }
 
 oq_status oq_bias_correct(const oq_model *fp, struct oq_graph *g, const struct oq_quant_plan *plan,
@@ -158,10 +224,12 @@ oq_status oq_bias_correct(const oq_model *fp, struct oq_graph *g, const struct o
         struct oq_qdq_options o = *qo;
         o.stats = NULL;
         st = !gq ? oq_errorf(err, OQ_ERR_NOMEM, "out of memory") : oq_qdq_apply(gq, plan, &o, err);
-        if (!st)
+        if (!st) {
+            set_quant_inputs(gq, t, n);
             st = oq_model_from_graph(gq, &mq, err);
-        else
+        } else {
             oq_graph_free(gq);
+        }
         int64_t b0 = 0, b1 = 0;
         struct pass p0 = {t, n, 0, &herr}, p1 = {t, n, 1, &herr};
         if (!st)
@@ -178,10 +246,37 @@ oq_status oq_bias_correct(const oq_model *fp, struct oq_graph *g, const struct o
         struct target *x = &t[k];
         if (x->count[0] == 0 || x->count[0] != x->count[1])
             continue; /* the node did not run (a branch not taken) */
+        if (x->icount[0] <= 0 || x->icount[0] != x->icount[1]) {
+            stats->no_input++; /* the layer's input was not seen in both models: no upstream term */
+            continue;
+        }
+        const struct oq_node *nd = &g->nodes[x->node];
+        const struct oq_tensor *wt = g->values[nd->in[1]].init;
+        const float *w = wt->data;
+        bool gemm = !strcmp(nd->op_type, "Gemm"), tb = gemm && oq_attr_int(nd, "transB", 0);
+        double alpha = gemm ? oq_attr_float(nd, "alpha", 1.0f) : 1.0, beta = gemm ? oq_attr_float(nd, "beta", 1.0f) : 1.0;
+        int64_t cg = x->in_channels / x->groups, mg = x->channels / x->groups, taps = 1;
+        for (int d = 2; !gemm && d < wt->ndim; d++)
+            taps *= wt->dims[d];
         float *b = g->values[x->bias].init->data;
         double bmax = 0, smax = 0;
         for (int64_t c = 0; c < x->channels; c++) {
-            double shift = (x->sum[0][c] - x->sum[1][c]) / (double)x->count[0];
+            /* what the layer's input error contributes to its output mean: W (mean_fp32 - mean_qdq) of the input,
+             * by channel (zero padding at the borders ignored); the rest is this layer's own error */
+            double up = 0;
+            for (int64_t i = 0; i < (gemm ? x->in_channels : cg); i++) {
+                int64_t ci = gemm ? i : (c / mg) * cg + i;
+                double dmu = x->isum[0][ci] / (double)x->icount[0] - x->isum[1][ci] / (double)x->icount[1];
+                double wsum = 0;
+                if (gemm)
+                    wsum = tb ? w[c * x->in_channels + i] : w[i * x->channels + c];
+                else
+                    for (int64_t k = 0; k < taps; k++)
+                        wsum += w[(c * cg + i) * taps + k];
+                up += wsum * dmu;
+            }
+            double total = (x->sum[0][c] - x->sum[1][c]) / (double)x->count[0];
+            double shift = (total - alpha * up) / (beta != 0 ? beta : 1.0);
             bmax = fmax(bmax, fabs((double)b[c]));
             smax = fmax(smax, fabs(shift));
             b[c] = (float)((double)b[c] + shift);
@@ -195,7 +290,7 @@ oq_status oq_bias_correct(const oq_model *fp, struct oq_graph *g, const struct o
         stats->corrected += smax > 0;
     }
     for (int k = 0; k < n; k++)
-        free(t[k].sum[0]), free(t[k].sum[1]);
+        free(t[k].sum[0]), free(t[k].sum[1]), free(t[k].isum[0]), free(t[k].isum[1]);
     free(t);
     oq_model_free(mq);
     return st;

@@ -55,6 +55,7 @@ struct oq_quant_config {
     struct oq_layer_config *layers;
     int n_tensors;
     struct oq_tensor_config *tensors;
+    bool bias_correction; /* quant/bias_correct.h: shift quantized layers' biases by their mean output error */
 };
 
 /* The default: static mode, uint8 asymmetric activations with min_max... see oq_quant_config_default(). */

@@ -149,10 +149,10 @@ oq_status oq_quant_check_output(const char *model_path, const char *what, const 
     return st;
 }
 
-oq_status oq_quant_write_model(const struct oq_model *m, const struct oq_quant_plan *plan,
+oq_status oq_quant_write_model(const struct oq_model *m, const struct oq_graph *g, const struct oq_quant_plan *plan,
                                const struct oq_calibrator *cal, const char *out, const char *table,
                                struct oq_qdq_stats *stats, oq_error *err) {
-    struct oq_graph *qg = oq_graph_clone(oq_model_graph(m), true);
+    struct oq_graph *qg = oq_graph_clone(g ? g : oq_model_graph(m), true);
     if (!qg)
         return oq_errorf(err, OQ_ERR_NOMEM, "out of memory copying the graph of %s", m->path ? m->path : "the model");
     struct oq_qdq_options qo = oq_qdq_options_default();

@@ -21,10 +21,10 @@ oq_status oq_quant_config_apply_options(struct oq_quant_config *c, const oq_quan
  * names the path in messages ("-o", "output"). */
 oq_status oq_quant_check_output(const char *model_path, const char *what, const char *out, oq_error *err);
 
-/* Clone m's graph, rewrite it by plan (oq_qdq_apply, default options) and save it to out; when table is not
- * NULL (static mode) write the calibration table of cal (may be NULL: no observed ranges) too. stats may be
- * NULL. */
-oq_status oq_quant_write_model(const struct oq_model *m, const struct oq_quant_plan *plan,
+/* Clone g (NULL: m's graph; else a graph aligned with m's, e.g. with bias-corrected biases), rewrite it by plan
+ * (oq_qdq_apply, default options) and save it to out; when table is not NULL (static mode) write the
+ * calibration table of cal (may be NULL: no observed ranges) too. stats may be NULL. */
+oq_status oq_quant_write_model(const struct oq_model *m, const struct oq_graph *g, const struct oq_quant_plan *plan,
                                const struct oq_calibrator *cal, const char *out, const char *table,
                                struct oq_qdq_stats *stats, oq_error *err);
 
