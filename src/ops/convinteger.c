@@ -18,19 +18,12 @@
 #include <string.h>
 
 #include "kernels/dispatch.h"
+#include "ops/conv2d_attrs.h"
 #include "ops/op.h"
 
-enum ci_auto_pad { CI_NOTSET, CI_SAME_UPPER, CI_SAME_LOWER, CI_VALID };
-
-struct ci_attrs {
-    int nsp;
-    int64_t kernel[2], strides[2], dil[2], pads[4], group;
-    bool has_kernel;
-    enum ci_auto_pad auto_pad;
-};
 
 struct ci_priv {
-    struct ci_attrs a;
+    struct oq_conv2d_attrs a;
     bool gemm;                  /* decided at the first prepare */
     bool decided;
     struct oq_qgemm_packed *pw; /* gemm: [G] */
@@ -43,96 +36,16 @@ struct ci_priv {
     size_t w16_bytes;              /* ref: the widened weights at the start of the scratch */
 };
 
-static oq_status ci_ints(const struct oq_node *n, oq_error *err, const char *name, int64_t *out, int *nsp,
-                         bool *present, int64_t minv) {
-    const int64_t *v;
-    int64_t cnt = oq_attr_ints(n, name, &v);
-    if (present)
-        *present = cnt >= 0;
-    if (cnt < 0)
-        return OQ_OK;
-    bool pads = !strcmp(name, "pads");
-    int64_t dims = pads ? cnt / 2 : cnt;
-    if ((pads && cnt % 2) || dims < 1 || dims > 2 || (*nsp && *nsp != dims))
-        return oq_node_error(n, err, OQ_ERR_UNSUPPORTED, "attribute '%s' has %lld values; ConvInteger supports "
-                             "1-D and 2-D convolution with consistent attributes", name, (long long)cnt);
-    *nsp = (int)dims;
-    for (int64_t i = 0; i < cnt; i++) {
-        if (v[i] < minv)
-            return oq_node_error(n, err, OQ_ERR_MODEL, "attribute '%s' has value %lld; values must be >= %lld",
-                                 name, (long long)v[i], (long long)minv);
-        out[i] = v[i];
-    }
-    return OQ_OK;
-}
-
-static oq_status ci_parse(const struct oq_node *n, oq_error *err, struct ci_attrs *a) {
-    memset(a, 0, sizeof(*a));
-    int64_t k[2] = {1, 1}, s[2] = {1, 1}, d[2] = {1, 1}, p[4] = {0, 0, 0, 0};
-    OQ_TRY(ci_ints(n, err, "kernel_shape", k, &a->nsp, &a->has_kernel, 1));
-    OQ_TRY(ci_ints(n, err, "strides", s, &a->nsp, NULL, 1));
-    OQ_TRY(ci_ints(n, err, "dilations", d, &a->nsp, NULL, 1));
-    OQ_TRY(ci_ints(n, err, "pads", p, &a->nsp, NULL, 0));
-    if (a->nsp == 1) { /* 1-D: H = 1, the values go to the W slot */
-        k[1] = k[0], k[0] = 1;
-        s[1] = s[0], s[0] = 1;
-        d[1] = d[0], d[0] = 1;
-        int64_t pb = p[0], pe = p[1];
-        p[0] = 0, p[1] = pb, p[2] = 0, p[3] = pe;
-    }
-    memcpy(a->kernel, k, sizeof(k));
-    memcpy(a->strides, s, sizeof(s));
-    memcpy(a->dil, d, sizeof(d));
-    memcpy(a->pads, p, sizeof(p));
-    a->group = oq_attr_int(n, "group", 1);
-    if (a->group < 1)
-        return oq_node_error(n, err, OQ_ERR_MODEL, "attribute 'group' is %lld; it must be >= 1", (long long)a->group);
-    const char *ap = oq_attr_string(n, "auto_pad", "NOTSET");
-    if (!strcmp(ap, "NOTSET"))
-        a->auto_pad = CI_NOTSET;
-    else if (!strcmp(ap, "SAME_UPPER"))
-        a->auto_pad = CI_SAME_UPPER;
-    else if (!strcmp(ap, "SAME_LOWER"))
-        a->auto_pad = CI_SAME_LOWER;
-    else if (!strcmp(ap, "VALID"))
-        a->auto_pad = CI_VALID;
-    else
-        return oq_node_error(n, err, OQ_ERR_MODEL, "attribute 'auto_pad' is '%s'; expected NOTSET, SAME_UPPER, "
-                             "SAME_LOWER or VALID", ap);
-    return OQ_OK;
-}
-
 static oq_status ci_check(const struct oq_node *n, const struct oq_graph *g, oq_error *err) {
     OQ_TRY(oq_check_arity(n, err, 2, 4, 1, 1));
-    struct ci_attrs a;
-    return ci_parse(n, err, &a);
+    struct oq_conv2d_attrs a;
+    return oq_conv2d_attrs_parse(n, "ConvInteger", err, &a);
 }
 
 static const struct oq_tensor *ci_in(const struct oq_op_ctx *ctx, int k) { return k < ctx->n_in ? ctx->in[k] : NULL; }
 
 static bool ci_is_8bit(enum oq_dtype dt) { return dt == OQ_DTYPE_UINT8 || dt == OQ_DTYPE_INT8; }
 
-static oq_status ci_out_dim(const struct oq_op_ctx *ctx, const struct ci_attrs *a, int d, int64_t in, int64_t *out,
-                            int64_t *pb_out) {
-    int64_t k = a->kernel[d], s = a->strides[d], ek = (k - 1) * a->dil[d] + 1;
-    int64_t pb = a->pads[d], pe = a->pads[d + 2];
-    if (a->auto_pad == CI_VALID) {
-        pb = pe = 0;
-    } else if (a->auto_pad != CI_NOTSET) {
-        int64_t o = (in + s - 1) / s, total = (o - 1) * s + ek - in;
-        if (total < 0)
-            total = 0;
-        pb = a->auto_pad == CI_SAME_UPPER ? total / 2 : total - total / 2;
-        pe = total - pb;
-    }
-    int64_t span = in + pb + pe - ek;
-    if (span < 0)
-        return oq_op_error(ctx, OQ_ERR_SHAPE, "input extent %lld is smaller than the kernel extent %lld",
-                           (long long)in, (long long)ek);
-    *out = span / s + 1;
-    *pb_out = pb;
-    return OQ_OK;
-}
 
 /* Shapes, dtypes and geometry for the current inputs into p (attributes in p->a); output dims into od. */
 static oq_status ci_resolve(const struct oq_op_ctx *ctx, struct ci_priv *p, int *ondim, int64_t *od) {
@@ -147,7 +60,7 @@ static oq_status ci_resolve(const struct oq_op_ctx *ctx, struct ci_priv *p, int 
     if ((x->ndim != 3 && x->ndim != 4) || w->ndim != x->ndim)
         return oq_op_error(ctx, OQ_ERR_UNSUPPORTED, "x has rank %d and w rank %d; ConvInteger supports 1-D and 2-D "
                            "convolution (both rank 3 or both rank 4)", x->ndim, w->ndim);
-    struct ci_attrs *a = &p->a;
+    struct oq_conv2d_attrs *a = &p->a;
     int nsp = x->ndim - 2;
     if (a->nsp && a->nsp != nsp)
         return oq_op_error(ctx, OQ_ERR_SHAPE, "attributes describe %d spatial dims, x has %d", a->nsp, nsp);
@@ -173,8 +86,8 @@ static oq_status ci_resolve(const struct oq_op_ctx *ctx, struct ci_priv *p, int 
     p->Mg = p->M / p->G;
     int64_t OH = 1, OW, pt = 0, pl;
     if (nsp == 2)
-        OQ_TRY(ci_out_dim(ctx, a, 0, p->H, &OH, &pt));
-    OQ_TRY(ci_out_dim(ctx, a, 1, p->W, &OW, &pl));
+        OQ_TRY(oq_conv2d_out_dim(ctx, a, 0, p->H, &OH, &pt));
+    OQ_TRY(oq_conv2d_out_dim(ctx, a, 1, p->W, &OW, &pl));
     p->P = OH * OW;
     p->Kdim = p->Cg * kh * kw;
     p->geom = (struct oq_conv2d_geom){
@@ -197,7 +110,7 @@ static oq_status ci_resolve(const struct oq_op_ctx *ctx, struct ci_priv *p, int 
 static oq_status ci_infer(struct oq_op_ctx *ctx) {
     struct ci_priv p;
     memset(&p, 0, sizeof(p));
-    OQ_TRY(ci_parse(ctx->node, ctx->err, &p.a));
+    OQ_TRY(oq_conv2d_attrs_parse(ctx->node, "ConvInteger", ctx->err, &p.a));
     int nd = 0;
     int64_t od[4] = {0};
     OQ_TRY(ci_resolve(ctx, &p, &nd, od));
@@ -262,7 +175,7 @@ static oq_status ci_prepare(struct oq_op_ctx *ctx) {
         if (!(p = calloc(1, sizeof(*p))))
             return oq_op_error(ctx, OQ_ERR_NOMEM, "out of memory for the op state");
         ctx->priv = p;
-        OQ_TRY(ci_parse(ctx->node, ctx->err, &p->a));
+        OQ_TRY(oq_conv2d_attrs_parse(ctx->node, "ConvInteger", ctx->err, &p->a));
     }
     int nd = 0;
     int64_t od[4] = {0};

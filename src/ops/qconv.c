@@ -21,21 +21,14 @@
 #include <string.h>
 
 #include "kernels/dispatch.h"
+#include "ops/conv2d_attrs.h"
 #include "ops/op.h"
 
-enum qc_auto_pad { QC_NOTSET, QC_SAME_UPPER, QC_SAME_LOWER, QC_VALID };
-
-struct qc_attrs {
-    int nsp;
-    int64_t kernel[2], strides[2], dil[2], pads[4], group;
-    bool has_kernel;
-    enum qc_auto_pad auto_pad;
-};
 
 enum qc_path { QC_DW, QC_1X1, QC_IM2COL, QC_IGEMM };
 
 struct qc_priv {
-    struct qc_attrs a;
+    struct oq_conv2d_attrs a;
     /* shape independent, set at the first prepare */
     bool packed;
     int64_t M, G, Mg, kh, kw;
@@ -55,65 +48,6 @@ struct qc_priv {
     size_t col_bytes, slice_bytes; /* per thread: im2col tile, then GEMM or depthwise scratch */
 };
 
-static oq_status qc_ints(const struct oq_node *n, oq_error *err, const char *name, int64_t *out, int *nsp,
-                         bool *present, int64_t minv) {
-    const int64_t *v;
-    int64_t cnt = oq_attr_ints(n, name, &v);
-    if (present)
-        *present = cnt >= 0;
-    if (cnt < 0)
-        return OQ_OK;
-    bool pads = !strcmp(name, "pads");
-    int64_t dims = pads ? cnt / 2 : cnt;
-    if ((pads && cnt % 2) || dims < 1 || dims > 2 || (*nsp && *nsp != dims))
-        return oq_node_error(n, err, OQ_ERR_UNSUPPORTED, "attribute '%s' has %lld values; QConv supports 1-D and "
-                             "2-D convolution with consistent attributes", name, (long long)cnt);
-    *nsp = (int)dims;
-    for (int64_t i = 0; i < cnt; i++) {
-        if (v[i] < minv)
-            return oq_node_error(n, err, OQ_ERR_MODEL, "attribute '%s' has value %lld; values must be >= %lld",
-                                 name, (long long)v[i], (long long)minv);
-        out[i] = v[i];
-    }
-    return OQ_OK;
-}
-
-static oq_status qc_parse(const struct oq_node *n, oq_error *err, struct qc_attrs *a) {
-    memset(a, 0, sizeof(*a));
-    int64_t k[2] = {1, 1}, s[2] = {1, 1}, d[2] = {1, 1}, p[4] = {0, 0, 0, 0};
-    OQ_TRY(qc_ints(n, err, "kernel_shape", k, &a->nsp, &a->has_kernel, 1));
-    OQ_TRY(qc_ints(n, err, "strides", s, &a->nsp, NULL, 1));
-    OQ_TRY(qc_ints(n, err, "dilations", d, &a->nsp, NULL, 1));
-    bool has_pads;
-    OQ_TRY(qc_ints(n, err, "pads", p, &a->nsp, &has_pads, 0));
-    if (a->nsp == 1) {
-        int64_t k1[2] = {1, k[0]}, s1[2] = {1, s[0]}, d1[2] = {1, d[0]}, p1[4] = {0, p[0], 0, p[1]};
-        memcpy(k, k1, sizeof(k));
-        memcpy(s, s1, sizeof(s));
-        memcpy(d, d1, sizeof(d));
-        memcpy(p, p1, sizeof(p));
-    }
-    memcpy(a->kernel, k, sizeof(k));
-    memcpy(a->strides, s, sizeof(s));
-    memcpy(a->dil, d, sizeof(d));
-    memcpy(a->pads, p, sizeof(p));
-    a->group = oq_attr_int(n, "group", 1);
-    if (a->group < 1)
-        return oq_node_error(n, err, OQ_ERR_MODEL, "attribute 'group' is %lld; it must be >= 1", (long long)a->group);
-    const char *ap = oq_attr_string(n, "auto_pad", "NOTSET");
-    if (!strcmp(ap, "NOTSET"))
-        a->auto_pad = QC_NOTSET;
-    else if (!strcmp(ap, "SAME_UPPER"))
-        a->auto_pad = QC_SAME_UPPER;
-    else if (!strcmp(ap, "SAME_LOWER"))
-        a->auto_pad = QC_SAME_LOWER;
-    else if (!strcmp(ap, "VALID"))
-        a->auto_pad = QC_VALID;
-    else
-        return oq_node_error(n, err, OQ_ERR_MODEL, "attribute 'auto_pad' is '%s'", ap);
-    return OQ_OK;
-}
-
 static oq_status qc_check(const struct oq_node *n, const struct oq_graph *g, oq_error *err) {
     OQ_TRY(oq_check_arity(n, err, 5, 9, 1, 1));
     if (n->n_in < 7)
@@ -128,33 +62,11 @@ static oq_status qc_check(const struct oq_node *n, const struct oq_graph *g, oq_
             return oq_node_error(n, err, OQ_ERR_UNSUPPORTED, "input %d ('%s') must be a constant", k,
                                  g->values[n->in[k]].name);
     }
-    struct qc_attrs a;
-    return qc_parse(n, err, &a);
+    struct oq_conv2d_attrs a;
+    return oq_conv2d_attrs_parse(n, "QConv", err, &a);
 }
 
 static const struct oq_tensor *qc_in(const struct oq_op_ctx *ctx, int k) { return k < ctx->n_in ? ctx->in[k] : NULL; }
-
-static oq_status qc_out_dim(const struct oq_op_ctx *ctx, const struct qc_attrs *a, int d, int64_t in, int64_t *out,
-                            int64_t *pb_out) {
-    int64_t k = a->kernel[d], s = a->strides[d], ek = (k - 1) * a->dil[d] + 1;
-    int64_t pb = a->pads[d], pe = a->pads[d + 2];
-    if (a->auto_pad == QC_VALID) {
-        pb = pe = 0;
-    } else if (a->auto_pad != QC_NOTSET) {
-        int64_t o = (in + s - 1) / s, total = (o - 1) * s + ek - in;
-        if (total < 0)
-            total = 0;
-        pb = a->auto_pad == QC_SAME_UPPER ? total / 2 : total - total / 2;
-        pe = total - pb;
-    }
-    int64_t span = in + pb + pe - ek;
-    if (span < 0)
-        return oq_op_error(ctx, OQ_ERR_SHAPE, "input extent %lld is smaller than the kernel extent %lld",
-                           (long long)in, (long long)ek);
-    *out = span / s + 1;
-    *pb_out = pb;
-    return OQ_OK;
-}
 
 /* Shapes for the current inputs into p (attributes in p->a); output dims into od. */
 static oq_status qc_resolve(const struct oq_op_ctx *ctx, struct qc_priv *p, int *ondim, int64_t *od) {
@@ -165,7 +77,7 @@ static oq_status qc_resolve(const struct oq_op_ctx *ctx, struct qc_priv *p, int 
     if ((x->ndim != 3 && x->ndim != 4) || w->ndim != x->ndim)
         return oq_op_error(ctx, OQ_ERR_SHAPE, "x has rank %d and w rank %d; QConv needs both 3 or both 4",
                            x->ndim, w->ndim);
-    struct qc_attrs *a = &p->a;
+    struct oq_conv2d_attrs *a = &p->a;
     int nsp = x->ndim - 2;
     if (a->nsp && a->nsp != nsp)
         return oq_op_error(ctx, OQ_ERR_SHAPE, "attributes describe %d spatial dims, x has %d", a->nsp, nsp);
@@ -184,8 +96,8 @@ static oq_status qc_resolve(const struct oq_op_ctx *ctx, struct qc_priv *p, int 
                            (long long)G, (long long)p->C, (long long)M, (long long)w->dims[1]);
     int64_t OH = 1, OW, pt = 0, pl;
     if (nsp == 2)
-        OQ_TRY(qc_out_dim(ctx, a, 0, p->H, &OH, &pt));
-    OQ_TRY(qc_out_dim(ctx, a, 1, p->W, &OW, &pl));
+        OQ_TRY(oq_conv2d_out_dim(ctx, a, 0, p->H, &OH, &pt));
+    OQ_TRY(oq_conv2d_out_dim(ctx, a, 1, p->W, &OW, &pl));
     p->P = OH * OW;
     p->Kdim = (p->C / G) * kh * kw;
     p->geom = (struct oq_conv2d_geom){
@@ -208,7 +120,7 @@ static oq_status qc_resolve(const struct oq_op_ctx *ctx, struct qc_priv *p, int 
 static oq_status qc_infer(struct oq_op_ctx *ctx) {
     struct qc_priv p;
     memset(&p, 0, sizeof(p));
-    OQ_TRY(qc_parse(ctx->node, ctx->err, &p.a));
+    OQ_TRY(oq_conv2d_attrs_parse(ctx->node, "QConv", ctx->err, &p.a));
     int nd = 0;
     int64_t od[4] = {0};
     OQ_TRY(qc_resolve(ctx, &p, &nd, od));
@@ -337,7 +249,7 @@ static oq_status qc_prepare(struct oq_op_ctx *ctx) {
         if (!(p = calloc(1, sizeof(*p))))
             return oq_op_error(ctx, OQ_ERR_NOMEM, "out of memory for the op state");
         ctx->priv = p;
-        OQ_TRY(qc_parse(ctx->node, ctx->err, &p->a));
+        OQ_TRY(oq_conv2d_attrs_parse(ctx->node, "QConv", ctx->err, &p->a));
     }
     int nd = 0;
     int64_t od[4] = {0};
