@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/op.h"
+
 static bool is_op(const struct oq_node *n, const char *op) { return !*n->domain && !strcmp(n->op_type, op); }
 
 static bool const_scalar(const struct oq_graph *g, int v, float *out) {
@@ -311,6 +313,13 @@ int oq_fuse_graph(struct oq_graph *g, oq_error *err) {
     free(dead);
     if (ok && total > 0)
         ok = oq_graph_import_domain(g, "com.onnxq", 1); /* FusedConv resolves there */
+    /* a fused node keeps the def of the node it was made from (a Div that became HardSwish): resolve again,
+     * so that what runs before oq_model_resolve (the INT8 lowering's table evaluation) runs the right op */
+    for (int i = 0; ok && total > 0 && i < g->n_nodes; i++) {
+        struct oq_node *n = &g->nodes[i];
+        n->opset = (int)oq_graph_opset(g, n->domain);
+        n->def = oq_op_find(n->domain, n->op_type, n->opset);
+    }
     if (!ok) {
         oq_errorf(err, OQ_ERR_NOMEM, "out of memory fusing the graph");
         return -1;

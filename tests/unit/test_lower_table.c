@@ -269,7 +269,34 @@ static void test_passthrough(const char *op, bool same, bool shared) {
     oq_model_free(m);
 }
 
+/* The same HardSwish chain left entirely in float between one DequantizeLinear and one QuantizeLinear (what
+ * `--skip` of its Add and Mul leaves): the session fuses it into HardSwish and the lowering tabulates that. The
+ * fused node used to keep the Div's op definition, so the table was the Div's (237 steps off on rec's first
+ * HardSwish); now it equals the float simulation. */
+static void test_float_hardswish_chain(void) {
+    struct oq_graph *g = gb_new(13);
+    int64_t d[4] = {2, 4, 8, 8};
+    gb_input(g, "a", OQ_DTYPE_UINT8, 4, d);
+    struct qp px = {0.04f, 128}, py = {0.03f, 10};
+    float three = 3, lo = 0, hi = 6, six = 6;
+    lh_init(g, "three", OQ_DTYPE_FLOAT, 0, NULL, &three);
+    lh_init(g, "lo", OQ_DTYPE_FLOAT, 0, NULL, &lo);
+    lh_init(g, "hi", OQ_DTYPE_FLOAT, 0, NULL, &hi);
+    lh_init(g, "six", OQ_DTYPE_FLOAT, 0, NULL, &six);
+    dq(g, "a", px, "af");
+    gb_node(g, "Add", "add", 2, (const char *[]){"af", "three"}, 1, (const char *[]){"t1"});
+    gb_node(g, "Clip", "clip", 3, (const char *[]){"t1", "lo", "hi"}, 1, (const char *[]){"t2"});
+    gb_node(g, "Mul", "mul", 2, (const char *[]){"af", "t2"}, 1, (const char *[]){"t3"});
+    gb_node(g, "Div", "div", 2, (const char *[]){"t3", "six"}, 1, (const char *[]){"t4"});
+    q(g, "t4", py, "yq");
+    oq_model *m = finish(g, "yq", 4, d);
+    struct run_case c = {"float hardswish chain", 1, {4}, {{2, 4, 8, 8}}, 512, "QLut "};
+    check(m, &c, 2);
+    oq_model_free(m);
+}
+
 int main(void) {
+    test_float_hardswish_chain();
     test_hardswish_chain(false);
     test_hardswish_chain(true);
     test_single("Sigmoid", NULL, NULL, 0);
