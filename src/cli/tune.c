@@ -11,12 +11,14 @@
  *      that meets the target when left in float (1, 2, 4, ... layers, then bisection), then quantize each of
  *      its layers again, least sensitive first, where the target still holds (stops after --max-steps
  *      evaluations or at --time-budget; without a passing prefix, the best one seen);
- *   4. write the model and the config that reproduces it (`onnxq quantize --config`).
+ *   4. write the model, the config that reproduces it (`onnxq quantize --config`) and the report OUT.tune.md
+ *      (outcome, the layers left in float, every step).
  *
  * Metric: --eval CMD runs a command with the model path in place of {model} (appended when absent) and reads
  * the last number it prints (higher is better, e.g. accuracy); without --eval, the cosine similarity of the
  * model outputs to FP32 on the evaluation batches. loss = |metric - metric_fp32| / |metric_fp32| x 100. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,23 @@ struct tune {
     char tmp_model[4096];
     double fp_metric;
     int evals;
+    FILE *log; /* everything tune prints, for the report (OUT.tune.md) */
+    char *log_buf;
+    size_t log_len;
 };
+
+/* Print to stdout and to the report's log. */
+__attribute__((format(printf, 2, 3))) static void say(struct tune *t, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    if (t->log) {
+        va_start(ap, fmt);
+        vfprintf(t->log, fmt, ap);
+        va_end(ap);
+    }
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -187,9 +205,9 @@ static oq_status eval_skips(struct tune *t, int n_base, const struct ranked *r, 
     return OQ_OK;
 }
 
-static void print_prefix(int step, const struct oq_graph *g, const struct ranked *r, int k, double metric,
+static void print_prefix(struct tune *t, int step, const struct oq_graph *g, const struct ranked *r, int k, double metric,
                          double loss, double max_loss) {
-    printf("step %-2d float: the top %d ranked layer%s (%s%s%s): metric %.6g, loss %.4f%%%s\n", step, k,
+    say(t, "step %-2d float: the top %d ranked layer%s (%s%s%s): metric %.6g, loss %.4f%%%s\n", step, k,
            k == 1 ? "" : "s", g->nodes[r[0].node].name, k > 1 ? " .. " : "", k > 1 ? g->nodes[r[k - 1].node].name : "",
            metric, loss, loss <= max_loss ? "  <- target met" : "");
 }
@@ -210,6 +228,41 @@ static oq_status end_layers(struct tune *t, int ends[2], oq_error *err) {
     return OQ_OK;
 }
 
+/* OUT.tune.md: the outcome, every layer left in float with its op type, and every step as printed. */
+static oq_status write_report(struct tune *t, const char *path, const char *out, const struct oq_quant_config *cfg,
+                              double loss, double max_loss, oq_error *err) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f || !t->log || fflush(t->log)) {
+        if (f)
+            fclose(f);
+        free(buf);
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    }
+    const struct oq_graph *g = oq_model_graph(t->m);
+    fprintf(f, "# onnxq tune: `%s`\n\n- quantized model: `%s`\n- loss %.4f%% (target %g%%): %s\n\n", t->model_path,
+            out, loss, max_loss, loss <= max_loss ? "**target met**" : "**target not met**");
+    fprintf(f, "## Layers left in float (%d)\n\n", cfg->n_skip);
+    if (cfg->n_skip)
+        fprintf(f, "| layer | op |\n| --- | --- |\n");
+    for (int i = 0; i < cfg->n_skip; i++) {
+        const char *op = "?";
+        for (int k = 0; k < g->n_nodes; k++)
+            if (g->nodes[k].name && !strcmp(g->nodes[k].name, cfg->skip[i]))
+                op = g->nodes[k].op_type;
+        fprintf(f, "| `%s` | %s |\n", cfg->skip[i], op);
+    }
+    fprintf(f, "\n## Steps\n\n```\n%.*s```\n", (int)t->log_len, t->log_buf ? t->log_buf : "");
+    if (fclose(f)) {
+        free(buf);
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    }
+    oq_status st = oq_write_file_atomic(path, buf, len, err);
+    free(buf);
+    return st;
+}
+
 static void usage(FILE *f) {
     fprintf(f,
             "usage: onnxq tune MODEL --data SPEC -o OUT.onnx [--max-loss PCT] [--eval CMD] [options]\n"
@@ -224,7 +277,8 @@ static void usage(FILE *f) {
             "  --eval-batches N     batches of --data used to rank layers and for the default metric (default 4)\n"
             "  --max-steps N        evaluations spent returning layers to float, at most (default 30)\n"
             "  --time-budget S      stop returning layers after S seconds (default: none)\n"
-            "  --config-out FILE    the tuned config (default OUT.onnx with .tune.json)\n"
+            "  --config-out FILE    the tuned config (default OUT.onnx with .tune.json); OUT.tune.md is the report:\n"
+            "                       the outcome, every layer left in float, every step\n"
             "  plus quantize's options (--config, --method, --per-tensor, --per-channel, --skip, --shape, ...)\n"
             "Exit status 0 when the target is met, 3 when not (the best model found is written anyway).\n");
 }
@@ -269,15 +323,18 @@ int cmd_tune(int argc, char **argv) {
         return usage(stderr), 2;
     if (o.weights_only || o.table_in)
         return fprintf(stderr, "onnxq tune: --weights-only and --table are not supported (tune calibrates)\n"), 2;
-    char cfg_path[4096];
+    char cfg_path[4096], md_path[4096];
     size_t ol = strlen(out);
     if (cfg_out)
         snprintf(cfg_path, sizeof(cfg_path), "%s", cfg_out);
     else /* OUT.onnx -> OUT.tune.json */
         snprintf(cfg_path, sizeof(cfg_path), "%.*s.tune.json",
                  (int)(ol > 5 && !strcmp(out + ol - 5, ".onnx") ? ol - 5 : ol), out);
+    snprintf(md_path, sizeof(md_path), "%.*s.tune.md", (int)(ol > 5 && !strcmp(out + ol - 5, ".onnx") ? ol - 5 : ol),
+             out);
     oq_error err = {0};
     struct tune t = {.eval_cmd = eval_cmd, .model_path = o.model};
+    t.log = open_memstream(&t.log_buf, &t.log_len);
     oq_model *m = NULL;
     struct oq_quant_config *cfg = NULL;
     struct oq_quant_plan *plan = NULL;
@@ -323,14 +380,14 @@ int cmd_tune(int argc, char **argv) {
     t.fp_metric = 1.0;
     if (eval_cmd && run_eval_cmd(eval_cmd, o.model, &t.fp_metric, &err))
         goto fail;
-    printf("tune: target loss <= %g%% of %s (FP32: %.6g)\n", max_loss, eval_cmd ? "the --eval metric" :
+    say(&t, "tune: target loss <= %g%% of %s (FP32: %.6g)\n", max_loss, eval_cmd ? "the --eval metric" :
            "output cosine similarity", t.fp_metric);
     double metric, sqnr;
     if (evaluate(&t, &metric, &sqnr, &err))
         goto fail;
     double best = loss_of(&t, metric);
     enum oq_calib_algo best_algo = cfg->act.algo, start_w = cfg->weight.algo, best_w = start_w;
-    printf("step 0  start: activations %s, weights %s: metric %.6g, loss %.4f%%, output SQNR %.2f dB\n",
+    say(&t, "step 0  start: activations %s, weights %s: metric %.6g, loss %.4f%%, output SQNR %.2f dB\n",
            oq_calib_algo_name(cfg->act.algo), oq_calib_algo_name(cfg->weight.algo), metric, best, sqnr);
     /* 2. algorithms, globally */
     const enum oq_calib_algo algos[] = {OQ_CALIB_ALGO_MIN_MAX, OQ_CALIB_ALGO_PERCENTILE, OQ_CALIB_ALGO_MSE,
@@ -347,7 +404,7 @@ int cmd_tune(int argc, char **argv) {
                 goto fail;
             double l = loss_of(&t, metric);
             bool better = l < best;
-            printf("step %-2d algorithm: activations %s, weights %s: metric %.6g, loss %.4f%%, output SQNR %.2f dB%s\n",
+            say(&t, "step %-2d algorithm: activations %s, weights %s: metric %.6g, loss %.4f%%, output SQNR %.2f dB%s\n",
                    step++, oq_calib_algo_name(algos[a]), oq_calib_algo_name(wts[w]), metric, l, sqnr,
                    better ? "  <- best so far" : "");
             if (better)
@@ -355,7 +412,7 @@ int cmd_tune(int argc, char **argv) {
         }
     cfg->act.algo = best_algo;
     cfg->weight.algo = best_w;
-    printf("kept: activations %s, weights %s (loss %.4f%%)\n", oq_calib_algo_name(best_algo),
+    say(&t, "kept: activations %s, weights %s (loss %.4f%%)\n", oq_calib_algo_name(best_algo),
            oq_calib_algo_name(best_w), best);
     /* 3a. the usual suspects first: the first and the last quantized layer with weights, alone and together. They
      *     see the model's raw input (full 8-bit range, where some int8 kernels saturate: vpmaddubsw) and make its
@@ -376,7 +433,7 @@ int cmd_tune(int argc, char **argv) {
             if (evaluate(&t, &metric, &sqnr, &err))
                 goto fail;
             double l = loss_of(&t, metric);
-            printf("step %-2d float: %s layer %s%s%s: metric %.6g, loss %.4f%%%s\n", step++,
+            say(&t, "step %-2d float: %s layer %s%s%s: metric %.6g, loss %.4f%%%s\n", step++,
                    k == 0 ? "the first" : k == 1 ? "the last" : "the first and the last", g->nodes[sets[k][0]].name,
                    k == 2 ? ", " : "", k == 2 ? g->nodes[sets[k][1]].name : "", metric, l,
                    l < best ? "  <- best so far" : "");
@@ -398,7 +455,7 @@ int cmd_tune(int argc, char **argv) {
     if (best > max_loss && max_steps > 0) {
         if (rank_layers(&t, &rank, &n_rank, &err) || !(back = calloc((size_t)n_rank + 1, sizeof(bool))))
             goto fail_or_nomem;
-        printf("ranked %d quantized layers by the output SQNR gained when each alone stays float\n", n_rank);
+        say(&t, "ranked %d quantized layers by the output SQNR gained when each alone stays float\n", n_rank);
         const struct oq_graph *g = oq_model_graph(m);
         int lo = 0, hi = -1, best_k = 0;
         double hi_loss = best;
@@ -408,7 +465,7 @@ int cmd_tune(int argc, char **argv) {
             if (eval_skips(&t, n_base, rank, kk, back, &metric, &sqnr, &l, &err))
                 goto fail;
             tries++;
-            print_prefix(step++, g, rank, kk, metric, l, max_loss);
+            print_prefix(&t, step++, g, rank, kk, metric, l, max_loss);
             if (l < best)
                 best = l, best_k = kk;
             if (l <= max_loss) {
@@ -425,7 +482,7 @@ int cmd_tune(int argc, char **argv) {
             if (eval_skips(&t, n_base, rank, mid, back, &metric, &sqnr, &l, &err))
                 goto fail;
             tries++;
-            print_prefix(step++, g, rank, mid, metric, l, max_loss);
+            print_prefix(&t, step++, g, rank, mid, metric, l, max_loss);
             if (l <= max_loss)
                 hi = mid, hi_loss = l;
             else
@@ -442,7 +499,7 @@ int cmd_tune(int argc, char **argv) {
                 tries++;
                 const struct oq_node *n = &g->nodes[rank[i].node];
                 bool keep = l <= max_loss;
-                printf("step %-2d quantize again: %s (%s; alone it gains %+.2f dB): metric %.6g, loss %.4f%%%s\n",
+                say(&t, "step %-2d quantize again: %s (%s; alone it gains %+.2f dB): metric %.6g, loss %.4f%%%s\n",
                        step++, n->name, n->op_type, rank[i].gain, metric, l, keep ? "" : "  -> target lost, float again");
                 if (keep)
                     best = l;
@@ -451,7 +508,7 @@ int cmd_tune(int argc, char **argv) {
             }
         }
         if (over_budget(budget, t0))
-            printf("time budget of %g s reached\n", budget);
+            say(&t, "time budget of %g s reached\n", budget);
         if (set_skips(cfg, n_base, g, rank, k_final, back, &err))
             goto fail;
     }
@@ -472,18 +529,22 @@ int cmd_tune(int argc, char **argv) {
     free(json);
     if (st)
         goto fail;
-    printf("left in float (%d): ", cfg->n_skip);
+    say(&t, "left in float (%d): ", cfg->n_skip);
     for (int i = 0; i < cfg->n_skip; i++)
-        printf("%s%s", i ? ", " : "", cfg->skip[i]);
-    printf("%s\nwrote %s and %s (reproduce: onnxq quantize MODEL -o OUT --data ... --config %s); %d evaluations, "
-           "%.1f s\n", cfg->n_skip ? "" : "none", out, cfg_path, cfg_path, t.evals, now_s() - t0);
+        say(&t, "%s%s", i ? ", " : "", cfg->skip[i]);
+    say(&t, "%s\nwrote %s, %s and %s (reproduce: onnxq quantize MODEL -o OUT --data ... --config %s); %d "
+           "evaluations, %.1f s\n", cfg->n_skip ? "" : "none", out, cfg_path, md_path, cfg_path, t.evals, now_s() - t0);
     if (best <= max_loss) {
-        printf("target met: loss %.4f%% <= %g%%\n", best, max_loss);
+        say(&t, "target met: loss %.4f%% <= %g%%\n", best, max_loss);
         rc = 0;
     } else {
-        printf("target NOT met: loss %.4f%% > %g%% (more calibration data, --max-steps, int16 for the ranked "
+        say(&t, "target NOT met: loss %.4f%% > %g%% (more calibration data, --max-steps, int16 for the ranked "
                "layers, or a looser target)\n", best, max_loss);
         rc = 3;
+    }
+    if (write_report(&t, md_path, out, cfg, best, max_loss, &err)) {
+        rc = cli_fail(&err);
+        goto done;
     }
     goto done;
 fail_or_nomem:
@@ -492,6 +553,9 @@ fail_or_nomem:
 fail:
     rc = cli_fail(&err);
 done:
+    if (t.log)
+        fclose(t.log);
+    free(t.log_buf);
     unlink(t.tmp_model);
     free(rank);
     free(back);

@@ -7,7 +7,7 @@ usage: test_tune.py --onnxq BUILD/onnxq --work DIR [--models DIR]
     loss never increases, and the final loss is below the start;
   - the config it writes reproduces its model byte for byte through `onnxq quantize --config`;
   - its final metric is the output cosine `onnxq compare` measures on the same batches, and the report of
-    `onnxq compare --report` names the layers it left in float;
+    `onnxq compare --report` names the layers it left in float, as does tune's own report OUT.tune.md;
   - with --eval CMD (here: a command printing the model file's size), the FP32 and candidate metrics come from
     the command, and an unreachable target ends with exit status 3 and "target NOT met".
 """
@@ -71,6 +71,11 @@ def main():
     named = re.findall(r"^- `([^`]+)` \(", md.split("## Layers left in float")[1].split("##")[0], re.M)
     print("tune left in float: %s; the report names: %s" % (left, named))
     ok = ok and sorted(named) == sorted(left) and len(left) > 0
+    # tune's own report, OUT.tune.md: the outcome, every layer left in float, every step
+    rep_md = open(os.path.join(args.work, "tuned.tune.md")).read()
+    in_md = re.findall(r"^\| `([^`]+)` \| (\w+) \|$", rep_md, re.M)
+    print("tuned.tune.md lists in float: %s" % in_md)
+    ok = ok and [n for n, _ in in_md] == left and all(op != "?" for _, op in in_md) and "step 0  start" in rep_md
     print("compare: output cosine %.9f -> loss %.6f%% (tune printed %.4f%%)" % (cos, (1 - cos) * 100, final))
     ok = ok and abs((1 - cos) * 100 - final) < 1e-4
 
