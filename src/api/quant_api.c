@@ -44,6 +44,10 @@ oq_status oq_quantizer_create(const oq_model *m, const char *config_json, const 
     }
     if (!st)
         st = oq_quant_config_apply_options(q->cfg, opt, err);
+    if (!st && q->cfg->equalize)
+        st = oq_errorf(err, OQ_ERR_ARG, "%s: the config asks for equalize, which rewrites the FP32 weights before "
+                       "calibration; the quantizer API does not do it yet: use `onnxq quantize --equalize`, or set "
+                       "equalize to false", model_name(m));
     if (!st) /* names in the config and the options must exist in the model (also in weights-only mode) */
         st = oq_quant_config_validate(q->cfg, oq_model_graph(m), err);
     if (!st && q->cfg->mode != OQ_QUANT_WEIGHT_ONLY)

@@ -45,7 +45,7 @@ struct cli_quant_opts {
     const char *model, *out, *config, *algo, *table_in, *table_out, *target;
     const char *skip, *skip_op_types;
     int per_channel;
-    int threads, bits, quiet, symmetric, per_tensor, pow2, weights_only, bias_correction;
+    int threads, bits, quiet, symmetric, per_tensor, pow2, weights_only, bias_correction, equalize;
     float percentile;
     struct cli_data d;
 };

@@ -14,6 +14,7 @@
 #include "onnx/onnx_io.h"
 #include "quant/bias_correct.h"
 #include "quant/calibrate.h"
+#include "quant/equalize.h"
 #include "quant/config.h"
 #include "quant/qdq.h"
 #include "quant/quantize.h"
@@ -53,6 +54,8 @@ static void usage(FILE *f) {
             "  --pow2               power-of-two scales (2^-n) for integer-only NPUs\n"
             "  --bias-correction    shift each quantized Conv/Gemm bias by its mean output error on the calibration\n"
             "                       data (a second pass over it; config key bias_correction)\n"
+            "  --equalize           cross-layer equalization of Conv -> (Relu) -> Conv weights before calibrating\n"
+            "                       (the FP32 function is unchanged; config key equalize)\n"
             "  --weights-only       weight-only INT8/INT16: weights stored quantized, activations float\n"
             "  --table FILE         re-quantize from a calibration table instead of calibrating\n"
             "  --table-out FILE     where to write the calibration table (default OUT without .onnx + .calib.json)\n"
@@ -98,6 +101,7 @@ int cli_quant_parse(int argc, char **argv, const char *cmd, bool need_out, struc
         else if (!strcmp(a, "--per-tensor")) o->per_tensor = 1;
         else if (!strcmp(a, "--pow2")) o->pow2 = 1;
         else if (!strcmp(a, "--bias-correction")) o->bias_correction = 1;
+        else if (!strcmp(a, "--equalize")) o->equalize = 1;
         else if (!strcmp(a, "--weights-only")) o->weights_only = 1;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { if (need_out) usage(stdout); return 1; }
         else if (a[0] == '-') return fprintf(stderr, "onnxq %s: unknown option '%s'\n", cmd, a), 2;
@@ -173,6 +177,8 @@ static oq_status apply_flags(const struct cli_quant_opts *o, struct oq_quant_con
         st = oq_quant_config_apply_options(c, &qo, err);
         if (o->bias_correction)
             c->bias_correction = true;
+        if (o->equalize)
+            c->equalize = true;
     }
     for (int k = 0; k < n_skip; k++)
         free(skip[k]);
@@ -266,6 +272,12 @@ oq_status cli_quant_plan(const struct cli_quant_opts *o, oq_model **m, struct oq
     if (o->config ? oq_quant_config_load(o->config, cfg, err) : !(*cfg = oq_quant_config_default()))
         return err && err->code ? err->code : oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
     OQ_TRY(apply_flags(o, *cfg, err));
+    if ((*cfg)->equalize) { /* the CLI owns this model: its weights are rescaled before anything reads them */
+        struct oq_equalize_stats es;
+        OQ_TRY(oq_equalize((*m)->g, &es, err));
+        printf("equalization: %d Conv pairs in %d sweeps; worst per-channel weight range spread %.1f -> %.1f\n",
+               es.pairs, es.sweeps, es.max_ratio_before, es.max_ratio_after);
+    }
     if ((*cfg)->mode == OQ_QUANT_WEIGHT_ONLY)
         return oq_quant_plan_from_config(*m, *cfg, plan, err);
     if (o->table_in) {

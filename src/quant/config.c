@@ -251,7 +251,7 @@ static oq_status parse_strings(const struct ctx *x, const cJSON *a, const char *
 
 static oq_status parse_root(const struct ctx *x, const cJSON *root, struct oq_quant_config *c) {
     static const char *const keys[] = {"mode", "activation", "weight", "op_types", "skip_layers", "layers",
-                                       "tensors", "bias_correction", "version", NULL};
+                                       "tensors", "bias_correction", "equalize", "version", NULL};
     OQ_TRY(check_keys(x, root, "top level", keys));
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
     if (mode) {
@@ -265,6 +265,8 @@ static oq_status parse_root(const struct ctx *x, const cJSON *root, struct oq_qu
     const cJSON *o;
     if (cJSON_GetObjectItemCaseSensitive(root, "bias_correction"))
         OQ_TRY(get_bool(x, root, "bias_correction", "top level", &c->bias_correction));
+    if (cJSON_GetObjectItemCaseSensitive(root, "equalize"))
+        OQ_TRY(get_bool(x, root, "equalize", "top level", &c->equalize));
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "activation")))
         OQ_TRY(parse_qsettings(x, o, "activation", false, &c->act));
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "weight")))
@@ -502,6 +504,7 @@ char *oq_quant_config_to_json(const struct oq_quant_config *c, const struct oq_g
         cJSON_AddItemToArray(skip, cJSON_CreateString(c->skip[i]));
     cJSON_AddItemToObject(root, "skip_layers", skip);
     cJSON_AddBoolToObject(root, "bias_correction", c->bias_correction);
+    cJSON_AddBoolToObject(root, "equalize", c->equalize);
     cJSON *layers = cJSON_CreateObject();
     for (int i = 0; g && i < g->n_nodes; i++) {
         const struct oq_node *n = &g->nodes[i];

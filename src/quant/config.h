@@ -56,6 +56,7 @@ struct oq_quant_config {
     int n_tensors;
     struct oq_tensor_config *tensors;
     bool bias_correction; /* quant/bias_correct.h: shift quantized layers' biases by their mean output error */
+    bool equalize;        /* quant/equalize.h: cross-layer equalization of the FP32 weights before calibration */
 };
 
 /* The default: static mode, uint8 asymmetric activations with min_max... see oq_quant_config_default(). */
