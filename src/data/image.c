@@ -70,6 +70,57 @@ oq_status oq_image_load(const char *path, int channels, uint8_t **pixels, int *h
  * arrays (a heap overflow on a crafted or corrupt file; fixed upstream in 2.28). This walks the markers the
  * way stb does (stbi__get_marker / stbi__process_marker / the scan loop of stbi__decode_jpeg_image) and
  * finds every DHT stb would read. Bytes past the end count as 0, as stb's reader returns them. */
+/* stb 2.27 also turns a code that is not in an incomplete Huffman table into a symbol index without a bounds
+ * check (stbi__jpeg_huff_decode: values[c] with c < 0; 2.28 checks it). stb's own table construction
+ * (stbi__build_huffman: canonical codes, delta, maxcode, the 9-bit fast table) replayed here, then every 16-bit
+ * lookahead its slow path could see: a table that gives an index outside 0..255 for any of them is refused. */
+static bool jpeg_huffman_indices_ok(const unsigned count[16]) {
+    enum { FAST = 9 };
+    uint8_t size[257];
+    uint16_t code_of[256];
+    int delta[18];
+    uint32_t maxcode[18];
+    uint8_t fast[1 << FAST];
+    int k = 0;
+    for (int i = 0; i < 16; i++)
+        for (unsigned j = 0; j < count[i] && k < 256; j++)
+            size[k++] = (uint8_t)(i + 1);
+    size[k] = 0;
+    unsigned code = 0;
+    k = 0;
+    int j;
+    for (j = 1; j <= 16; j++) {
+        delta[j] = k - (int)code;
+        if (size[k] == j) {
+            while (size[k] == j)
+                code_of[k++] = (uint16_t)code++;
+            if (code - 1 >= (1u << j))
+                return true; /* stb refuses the table itself ("bad code lengths") */
+        }
+        maxcode[j] = code << (16 - j);
+        code <<= 1;
+    }
+    maxcode[j] = 0xffffffffu;
+    memset(fast, 255, sizeof(fast));
+    for (int i = 0; i < k; i++)
+        if (size[i] <= FAST)
+            for (int m = 0; m < 1 << (FAST - size[i]); m++)
+                fast[(code_of[i] << (FAST - size[i])) + m] = (uint8_t)i;
+    for (uint32_t v = 0; v < 65536; v++) {
+        if (fast[v >> (16 - FAST)] != 255)
+            continue; /* the fast path decodes it */
+        int len = FAST + 1;
+        while (len <= 16 && v >= maxcode[len])
+            len++;
+        if (len == 17)
+            continue; /* stb: "code not found" */
+        int c = (int)(v >> (16 - len)) + delta[len];
+        if (c < 0 || c > 255)
+            return false;
+    }
+    return true;
+}
+
 static bool jpeg_huffman_tables_ok(const uint8_t *b, size_t n) {
     /* SOI, after any number of 0xFF fill bytes */
     size_t p = 1;
@@ -78,6 +129,8 @@ static bool jpeg_huffman_tables_ok(const uint8_t *b, size_t n) {
     if (n < 2 || b[0] != 0xFF || p >= n || b[p] != 0xD8)
         return true; /* not a JPEG */
     p++;
+    bool progressive = false;
+    unsigned defined = 0; /* bit th: DC table th defined, bit 4 + th: AC table th */
     while (p + 1 < n) {
         uint8_t m = b[p + 1];
         if (b[p] != 0xFF || m == 0xFF) { /* entropy-coded data, fill bytes, garbage: on to the next 0xFF */
@@ -89,15 +142,32 @@ static bool jpeg_huffman_tables_ok(const uint8_t *b, size_t n) {
             continue;
         }
         size_t len = p + 3 < n ? ((size_t)b[p + 2] << 8) | b[p + 3] : 0;
+        if (m == 0xC2)
+            progressive = true;
+        if (m == 0xDA) { /* SOS: every table the scan decodes with must have been defined (stb reads an undefined
+                          * one from uninitialized memory): DC tables in DC scans, AC tables in AC scans */
+            unsigned ns = p + 4 < n ? b[p + 4] : 0;
+            size_t at = p + 5 + 2 * (size_t)ns;
+            unsigned ss = at < n ? b[at] : 0;
+            for (unsigned c = 0; c < ns && c < 4; c++) {
+                unsigned t = p + 6 + 2 * c < n ? b[p + 6 + 2 * c] : 0, td = t >> 4, ta = t & 15;
+                bool dc = !progressive || ss == 0, ac = !progressive || ss != 0;
+                if ((dc && (td > 3 || !(defined & (1u << td)))) || (ac && (ta > 3 || !(defined & (16u << ta)))))
+                    return false;
+            }
+        }
         if (m == 0xC4) {
             long left = (long)len - 2;
             size_t q = p + 4;
             while (left > 0) {
-                unsigned total = 0;
+                unsigned total = 0, count[16];
                 for (size_t i = 1; i <= 16; i++)
-                    total += q + i < n ? b[q + i] : 0;
-                if (total > 256)
+                    total += count[i - 1] = q + i < n ? b[q + i] : 0;
+                if (total > 256 || !jpeg_huffman_indices_ok(count))
                     return false;
+                unsigned tc = q < n ? b[q] >> 4 : 0, th = q < n ? b[q] & 15 : 0;
+                if (tc <= 1 && th <= 3)
+                    defined |= (tc ? 16u : 1u) << th;
                 q += 17 + total;
                 left -= 17 + (long)total;
             }
@@ -116,7 +186,7 @@ oq_status oq_image_info(const void *buf, size_t len, const char *source, int *h,
     /* before stbi_info: reading a JPEG header builds its Huffman tables */
     if (!jpeg_huffman_tables_ok(buf, len))
         return oq_errorf(err, OQ_ERR_IO, "cannot decode image '%s': corrupt JPEG (a Huffman table has more than "
-                         "256 codes)", source);
+                         "256 codes or codes that map outside it, or a scan uses a table never defined)", source);
     int iw = 0, ih = 0, ic = 0;
     if (!stbi_info_from_memory(buf, (int)len, &iw, &ih, &ic))
         return oq_errorf(err, OQ_ERR_IO, "cannot decode image '%s': %s (JPEG, PNG and BMP are supported)",
