@@ -6,8 +6,8 @@
  *   2. try the activation algorithms (min_max, percentile, mse, kl_v2) globally, with the starting and with
  *      per-channel weights, and keep the best;
  *   3. while the loss is above the target: the first and the last quantized layer with weights in float (alone,
- *      then together), kept when that lowers the loss; then rank the quantized layers by the output SQNR gained when each alone
- *      stays float (on the evaluation batches, as `onnxq sensitivity`); find the shortest prefix of that ranking
+ *      then together), kept when that lowers the loss; then rank the quantized layers by the output SQNR gained
+ *      when each alone stays float (on the evaluation batches, as `onnxq sensitivity`); find the shortest prefix of that ranking
  *      that meets the target when left in float (1, 2, 4, ... layers, then bisection), then quantize each of
  *      its layers again, least sensitive first, where the target still holds (stops after --max-steps
  *      evaluations or at --time-budget; without a passing prefix, the best one seen);
@@ -184,12 +184,17 @@ static oq_status rank_layers(struct tune *t, struct ranked **out, int *n, oq_err
 
 static bool over_budget(double budget, double t0) { return budget > 0 && now_s() - t0 > budget; }
 
+/* Back to the first n entries of the config's skip list. */
+static void trim_skips(struct oq_quant_config *c, int n) {
+    while (c->n_skip > n)
+        free(c->skip[--c->n_skip]);
+}
+
 /* The config's skip list: the n_base layers skipped from the start, then the first k ranked layers except
  * those put back (quantized again). */
 static oq_status set_skips(struct oq_quant_config *c, int n_base, const struct oq_graph *g, const struct ranked *r,
                            int k, const bool *back, oq_error *err) {
-    while (c->n_skip > n_base)
-        free(c->skip[--c->n_skip]);
+    trim_skips(c, n_base);
     for (int i = 0; i < k; i++)
         if (!back[i])
             OQ_TRY(add_skip(c, g->nodes[r[i].node].name, err));
@@ -205,8 +210,8 @@ static oq_status eval_skips(struct tune *t, int n_base, const struct ranked *r, 
     return OQ_OK;
 }
 
-static void print_prefix(struct tune *t, int step, const struct oq_graph *g, const struct ranked *r, int k, double metric,
-                         double loss, double max_loss) {
+static void print_prefix(struct tune *t, int step, const struct oq_graph *g, const struct ranked *r, int k,
+                         double metric, double loss, double max_loss) {
     say(t, "step %-2d float: the top %d ranked layer%s (%s%s%s): metric %.6g, loss %.4f%%%s\n", step, k,
            k == 1 ? "" : "s", g->nodes[r[0].node].name, k > 1 ? " .. " : "", k > 1 ? g->nodes[r[k - 1].node].name : "",
            metric, loss, loss <= max_loss ? "  <- target met" : "");
@@ -268,8 +273,9 @@ static void usage(FILE *f) {
             "usage: onnxq tune MODEL --data SPEC -o OUT.onnx [--max-loss PCT] [--eval CMD] [options]\n"
             "Searches a config meeting the accuracy target: the starting config (quantize's flags/--config), then\n"
             "each activation algorithm globally (min_max, percentile, mse, kl_v2) with the starting and with\n"
-            "per-channel weights, then the first and the last layer in float, then returns the shortest prefix of the layers ranked most sensitive to float\n"
-            "(1, 2, 4, ... layers, then bisection) and quantizes each of them again where the target still holds.\n"
+            "per-channel weights, then the first and the last layer in float, then returns the shortest prefix of\n"
+            "the layers ranked most sensitive to float (1, 2, 4, ... layers, then bisection) and quantizes each of\n"
+            "them again where the target still holds.\n"
             "  --max-loss PCT       target: loss = |metric - metric_fp32| / |metric_fp32| x 100 (default 1)\n"
             "  --eval CMD           metric command: {model} is replaced by a model path (else appended); the last\n"
             "                       number printed is the metric, higher is better (e.g. an accuracy). Default:\n"
@@ -325,13 +331,12 @@ int cmd_tune(int argc, char **argv) {
         return fprintf(stderr, "onnxq tune: --weights-only and --table are not supported (tune calibrates)\n"), 2;
     char cfg_path[4096], md_path[4096];
     size_t ol = strlen(out);
+    int stem = (int)(ol > 5 && !strcmp(out + ol - 5, ".onnx") ? ol - 5 : ol); /* OUT.onnx -> OUT.tune.json, .md */
     if (cfg_out)
         snprintf(cfg_path, sizeof(cfg_path), "%s", cfg_out);
-    else /* OUT.onnx -> OUT.tune.json */
-        snprintf(cfg_path, sizeof(cfg_path), "%.*s.tune.json",
-                 (int)(ol > 5 && !strcmp(out + ol - 5, ".onnx") ? ol - 5 : ol), out);
-    snprintf(md_path, sizeof(md_path), "%.*s.tune.md", (int)(ol > 5 && !strcmp(out + ol - 5, ".onnx") ? ol - 5 : ol),
-             out);
+    else
+        snprintf(cfg_path, sizeof(cfg_path), "%.*s.tune.json", stem, out);
+    snprintf(md_path, sizeof(md_path), "%.*s.tune.md", stem, out);
     oq_error err = {0};
     struct tune t = {.eval_cmd = eval_cmd, .model_path = o.model};
     t.log = open_memstream(&t.log_buf, &t.log_len);
@@ -404,7 +409,8 @@ int cmd_tune(int argc, char **argv) {
                 goto fail;
             double l = loss_of(&t, metric);
             bool better = l < best;
-            say(&t, "step %-2d algorithm: activations %s, weights %s: metric %.6g, loss %.4f%%, output SQNR %.2f dB%s\n",
+            say(&t, "step %-2d algorithm: activations %s, weights %s: metric %.6g, loss %.4f%%, output SQNR %.2f "
+                    "dB%s\n",
                    step++, oq_calib_algo_name(algos[a]), oq_calib_algo_name(wts[w]), metric, l, sqnr,
                    better ? "  <- best so far" : "");
             if (better)
@@ -439,8 +445,7 @@ int cmd_tune(int argc, char **argv) {
                    l < best ? "  <- best so far" : "");
             if (l < best)
                 best = l, best_set = k;
-            while (cfg->n_skip > n_base0)
-                free(cfg->skip[--cfg->n_skip]);
+            trim_skips(cfg, n_base0);
         }
         for (int e = 0; best_set >= 0 && e < 2; e++)
             if (sets[best_set][e] >= 0 && add_skip(cfg, g->nodes[sets[best_set][e]].name, &err))
@@ -500,7 +505,8 @@ int cmd_tune(int argc, char **argv) {
                 const struct oq_node *n = &g->nodes[rank[i].node];
                 bool keep = l <= max_loss;
                 say(&t, "step %-2d quantize again: %s (%s; alone it gains %+.2f dB): metric %.6g, loss %.4f%%%s\n",
-                       step++, n->name, n->op_type, rank[i].gain, metric, l, keep ? "" : "  -> target lost, float again");
+                    step++, n->name, n->op_type, rank[i].gain, metric, l,
+                    keep ? "" : "  -> target lost, float again");
                 if (keep)
                     best = l;
                 else

@@ -12,7 +12,7 @@ struct target {
     const char *key;  /* the node's name, or its output's when it has none: the QDQ writer keeps node names, but
                          renames the output of a node whose output is a graph output (t_QuantizeLinear_Input) */
     int64_t channels;
-    int axis;         /* channel axis of the output: 1 (Conv, ConvTranspose) or the last (Gemm) */
+    int axis;         /* channel axis of the output (and of the input): 1 (Conv) or the last (Gemm) */
     double *sum[2];   /* per-channel sums of the output: [0] FP32, [1] QDQ */
     int64_t count[2]; /* values summed per channel (the same for every channel) */
     /* the layer's input (Conv: NCHW, channel axis 1; Gemm: [M, K], the last): its name in each model and its
@@ -34,7 +34,6 @@ static int by_name(const void *a, const void *b) {
     return strcmp(((const struct target *)a)->key, ((const struct target *)b)->key);
 }
 
-/* Accumulate the per-channel sums of each target output as the session produces it. */
 /* Per-channel sums of y along axis (the last when axis < 0) into s; values per channel into *count. */
 static bool channel_sums(const oq_tensor_ref *y, int axis, int64_t channels, double *s, int64_t *count) {
     axis = axis < 0 ? y->ndim - 1 : axis;
@@ -58,8 +57,7 @@ static bool channel_sums(const oq_tensor_ref *y, int axis, int64_t channels, dou
     return true;
 }
 
-/* The tensors a pass watches as layer inputs: linear over the targets (a few hundred at most, and only the
- * node outputs that are some layer's input cost more than a compare). */
+/* Sum y into every target whose input it is (a linear scan: a few hundred targets, one strcmp each). */
 static void sum_inputs(struct pass *p, const oq_tensor_ref *y) {
     for (int k = 0; k < p->n; k++) {
         struct target *t = &p->t[k];
@@ -69,6 +67,7 @@ static void sum_inputs(struct pass *p, const oq_tensor_ref *y) {
     }
 }
 
+/* Accumulate the per-channel sums of the targets' inputs and outputs as the session produces them. */
 static int hook(void *user, int node_index, const char *node_name, const char *op_type, int n_out,
                 const oq_tensor_ref *outs) {
     (void)node_index, (void)op_type;
@@ -84,7 +83,8 @@ static int hook(void *user, int node_index, const char *node_name, const char *o
         return 0;
     const oq_tensor_ref *y = &outs[0];
     if (!channel_sums(y, t->axis, t->channels, t->sum[p->which], &t->count[p->which])) {
-        oq_errorf(p->err, OQ_ERR_SHAPE, "bias correction: output '%s' of node '%s' has no axis %d of %lld channels",
+        oq_errorf(p->err, OQ_ERR_SHAPE, "bias correction: output '%s' of node '%s' has no axis %d of %lld channels "
+                  "(its bias's length); quantize without --bias-correction, or skip that node",
                   y->name ? y->name : "", t->key, t->axis, (long long)t->channels);
         return 1;
     }
@@ -117,7 +117,8 @@ static oq_status run_pass(const oq_model *m, struct pass *p, struct oq_data_sour
     return st;
 }
 
-/* Quantized Conv/ConvTranspose/Gemm nodes of g with a float bias initializer read by that node only. */
+/* Quantized Conv and Gemm (transA = 0) nodes of g with float weights and a float bias initializer read by that
+ * node only. */
 static oq_status find_targets(const struct oq_graph *g, const struct oq_quant_plan *plan, struct target **out,
                               int *n_out, struct oq_bias_correct_stats *st, oq_error *err) {
     int *readers = calloc((size_t)g->n_values + 1, sizeof(int));
@@ -254,7 +255,8 @@ oq_status oq_bias_correct(const oq_model *fp, struct oq_graph *g, const struct o
         const struct oq_tensor *wt = g->values[nd->in[1]].init;
         const float *w = wt->data;
         bool gemm = !strcmp(nd->op_type, "Gemm"), tb = gemm && oq_attr_int(nd, "transB", 0);
-        double alpha = gemm ? oq_attr_float(nd, "alpha", 1.0f) : 1.0, beta = gemm ? oq_attr_float(nd, "beta", 1.0f) : 1.0;
+        double alpha = gemm ? oq_attr_float(nd, "alpha", 1.0f) : 1.0;
+        double beta = gemm ? oq_attr_float(nd, "beta", 1.0f) : 1.0;
         int64_t cg = x->in_channels / x->groups, mg = x->channels / x->groups, taps = 1;
         for (int d = 2; !gemm && d < wt->ndim; d++)
             taps *= wt->dims[d];

@@ -117,6 +117,31 @@ static double mean_error(const oq_model *fp, const struct oq_graph *g, const str
     return worst;
 }
 
+/* The plan from calibrating m on every batch of src (weights per tensor or per channel). */
+static struct oq_quant_plan *calibrate(const oq_model *m, bool per_tensor, struct oq_data_source *src) {
+    oq_error err = {0};
+    struct oq_quant_config *cfg = oq_quant_config_default();
+    if (per_tensor)
+        cfg->weight.algo = OQ_CALIB_ALGO_ABS_MAX;
+    struct oq_calibrator *cal = NULL;
+    struct oq_quant_plan *plan = NULL;
+    CHECK_OK(oq_calibrator_create(m, cfg, 1, &cal, &err), &err);
+    oq_data_rewind(src);
+    for (;;) {
+        const oq_tensor_ref *batch;
+        int count;
+        CHECK_OK(oq_data_next(src, &batch, &count, &err), &err);
+        if (count == 0 || !cal)
+            break;
+        CHECK_OK(oq_calibrator_feed(cal, 1, batch, &err), &err);
+    }
+    if (cal)
+        CHECK_OK(oq_calibrator_plan(cal, &plan, &err), &err);
+    oq_calibrator_free(cal);
+    oq_quant_config_free(cfg);
+    return plan;
+}
+
 static void corrects(void) {
     oq_error err = {0};
     oq_model *m = dw_model(true, 11);
@@ -126,20 +151,12 @@ static void corrects(void) {
         oq_model_free(m);
         return;
     }
-    struct oq_quant_config *cfg = oq_quant_config_default();
-    cfg->weight.algo = OQ_CALIB_ALGO_ABS_MAX; /* per-tensor weights: coarse for the small channels */
-    struct oq_calibrator *cal = NULL;
-    struct oq_quant_plan *plan = NULL;
-    CHECK_OK(oq_calibrator_create(m, cfg, 1, &cal, &err), &err);
-    for (;;) {
-        const oq_tensor_ref *batch;
-        int count;
-        CHECK_OK(oq_data_next(src, &batch, &count, &err), &err);
-        if (count == 0)
-            break;
-        CHECK_OK(oq_calibrator_feed(cal, 1, batch, &err), &err);
+    struct oq_quant_plan *plan = calibrate(m, true, src); /* per-tensor weights: coarse for the small channels */
+    if (!plan) {
+        oq_data_close(src);
+        oq_model_free(m);
+        return;
     }
-    CHECK_OK(oq_calibrator_plan(cal, &plan, &err), &err);
     const struct oq_graph *g0 = oq_model_graph(m);
     struct oq_graph *g1 = oq_graph_clone(g0, true);
     struct oq_qdq_options qo = oq_qdq_options_default();
@@ -163,8 +180,6 @@ static void corrects(void) {
     CHECK(memcmp(g1->values[vb].init->data, g0->values[vb].init->data, sizeof(float) * C) != 0);
     oq_graph_free(g1);
     oq_quant_plan_free(plan);
-    oq_calibrator_free(cal);
-    oq_quant_config_free(cfg);
     oq_data_close(src);
     oq_model_free(m);
 }
@@ -178,15 +193,12 @@ static void no_bias(void) {
         oq_model_free(m);
         return;
     }
-    struct oq_quant_config *cfg = oq_quant_config_default();
-    struct oq_calibrator *cal = NULL;
-    struct oq_quant_plan *plan = NULL;
-    CHECK_OK(oq_calibrator_create(m, cfg, 1, &cal, &err), &err);
-    const oq_tensor_ref *batch;
-    int count;
-    CHECK_OK(oq_data_next(src, &batch, &count, &err), &err);
-    CHECK_OK(oq_calibrator_feed(cal, 1, batch, &err), &err);
-    CHECK_OK(oq_calibrator_plan(cal, &plan, &err), &err);
+    struct oq_quant_plan *plan = calibrate(m, false, src);
+    if (!plan) {
+        oq_data_close(src);
+        oq_model_free(m);
+        return;
+    }
     struct oq_graph *g1 = oq_graph_clone(oq_model_graph(m), true);
     struct oq_qdq_options qo = oq_qdq_options_default();
     struct oq_bias_correct_stats st;
@@ -194,8 +206,6 @@ static void no_bias(void) {
     CHECK(st.corrected == 0 && st.no_bias == 1);
     oq_graph_free(g1);
     oq_quant_plan_free(plan);
-    oq_calibrator_free(cal);
-    oq_quant_config_free(cfg);
     oq_data_close(src);
     oq_model_free(m);
 }
