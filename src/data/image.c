@@ -69,58 +69,9 @@ oq_status oq_image_load(const char *path, int channels, uint8_t **pixels, int *h
  * DHT segment without checking that they total at most 256, and then writes past the table's 257-entry
  * arrays (a heap overflow on a crafted or corrupt file; fixed upstream in 2.28). This walks the markers the
  * way stb does (stbi__get_marker / stbi__process_marker / the scan loop of stbi__decode_jpeg_image) and
- * finds every DHT stb would read. Bytes past the end count as 0, as stb's reader returns them. */
-/* stb 2.27 also turns a code that is not in an incomplete Huffman table into a symbol index without a bounds
- * check (stbi__jpeg_huff_decode: values[c] with c < 0; 2.28 checks it). stb's own table construction
- * (stbi__build_huffman: canonical codes, delta, maxcode, the 9-bit fast table) replayed here, then every 16-bit
- * lookahead its slow path could see: a table that gives an index outside 0..255 for any of them is refused. */
-static bool jpeg_huffman_indices_ok(const unsigned count[16]) {
-    enum { FAST = 9 };
-    uint8_t size[257];
-    uint16_t code_of[256];
-    int delta[18];
-    uint32_t maxcode[18];
-    uint8_t fast[1 << FAST];
-    int k = 0;
-    for (int i = 0; i < 16; i++)
-        for (unsigned j = 0; j < count[i] && k < 256; j++)
-            size[k++] = (uint8_t)(i + 1);
-    size[k] = 0;
-    unsigned code = 0;
-    k = 0;
-    int j;
-    for (j = 1; j <= 16; j++) {
-        delta[j] = k - (int)code;
-        if (size[k] == j) {
-            while (size[k] == j)
-                code_of[k++] = (uint16_t)code++;
-            if (code - 1 >= (1u << j))
-                return true; /* stb refuses the table itself ("bad code lengths") */
-        }
-        maxcode[j] = code << (16 - j);
-        code <<= 1;
-    }
-    maxcode[j] = 0xffffffffu;
-    memset(fast, 255, sizeof(fast));
-    for (int i = 0; i < k; i++)
-        if (size[i] <= FAST)
-            for (int m = 0; m < 1 << (FAST - size[i]); m++)
-                fast[(code_of[i] << (FAST - size[i])) + m] = (uint8_t)i;
-    for (uint32_t v = 0; v < 65536; v++) {
-        if (fast[v >> (16 - FAST)] != 255)
-            continue; /* the fast path decodes it */
-        int len = FAST + 1;
-        while (len <= 16 && v >= maxcode[len])
-            len++;
-        if (len == 17)
-            continue; /* stb: "code not found" */
-        int c = (int)(v >> (16 - len)) + delta[len];
-        if (c < 0 || c > 255)
-            return false;
-    }
-    return true;
-}
-
+ * finds every DHT stb would read. It also refuses a scan (SOS) that decodes with a table no DHT before it
+ * defined: stb 2.27 would use the table's uninitialized memory (a negative symbol index). Bytes past the end
+ * count as 0, as stb's reader returns them. */
 static bool jpeg_huffman_tables_ok(const uint8_t *b, size_t n) {
     /* SOI, after any number of 0xFF fill bytes */
     size_t p = 1;
@@ -160,10 +111,10 @@ static bool jpeg_huffman_tables_ok(const uint8_t *b, size_t n) {
             long left = (long)len - 2;
             size_t q = p + 4;
             while (left > 0) {
-                unsigned total = 0, count[16];
+                unsigned total = 0;
                 for (size_t i = 1; i <= 16; i++)
-                    total += count[i - 1] = q + i < n ? b[q + i] : 0;
-                if (total > 256 || !jpeg_huffman_indices_ok(count))
+                    total += q + i < n ? b[q + i] : 0;
+                if (total > 256)
                     return false;
                 unsigned tc = q < n ? b[q] >> 4 : 0, th = q < n ? b[q] & 15 : 0;
                 if (tc <= 1 && th <= 3)
@@ -186,7 +137,7 @@ oq_status oq_image_info(const void *buf, size_t len, const char *source, int *h,
     /* before stbi_info: reading a JPEG header builds its Huffman tables */
     if (!jpeg_huffman_tables_ok(buf, len))
         return oq_errorf(err, OQ_ERR_IO, "cannot decode image '%s': corrupt JPEG (a Huffman table has more than "
-                         "256 codes or codes that map outside it, or a scan uses a table never defined)", source);
+                         "256 codes, or a scan uses a table never defined)", source);
     int iw = 0, ih = 0, ic = 0;
     if (!stbi_info_from_memory(buf, (int)len, &iw, &ih, &ic))
         return oq_errorf(err, OQ_ERR_IO, "cannot decode image '%s': %s (JPEG, PNG and BMP are supported)",
