@@ -412,7 +412,7 @@ int oq_compare_num_layers(const struct oq_compare *c) {
 
 static double sqnr(double aa, double dd) { return dd == 0 ? INFINITY : aa == 0 ? -INFINITY : 10.0 * log10(aa / dd); }
 
-void oq_compare_layer(const struct oq_compare *c, int i, struct oq_compare_layer *o) {
+void oq_compare_layer_at(const struct oq_compare *c, int i, struct oq_compare_layer *o) {
     int k = 0;
     while (k < c->n_layers && (c->layers[k].v[V_FULL].count == 0 || i-- > 0))
         k++;

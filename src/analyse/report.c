@@ -183,7 +183,7 @@ oq_status oq_report_write(const struct oq_compare *c, const struct oq_report_inf
     }
     int nq = 0, flagged = 0, nfl = 0;
     for (int i = 0; i < n; i++) {
-        oq_compare_layer(c, i, &L[i]);
+        oq_compare_layer_at(c, i, &L[i]);
         if (L[i].quantized)
             q[nq++] = &L[i];
         flagged += L[i].cosine < info->threshold;

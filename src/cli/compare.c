@@ -55,7 +55,7 @@ static int write_json(const char *path, const struct oq_compare *c, double thres
     fprintf(f, "{\"batches\": %lld, \"threshold\": %g, \"layers\": [\n", (long long)oq_compare_batches(c), threshold);
     for (int i = 0; i < oq_compare_num_layers(c); i++) {
         struct oq_compare_layer L;
-        oq_compare_layer(c, i, &L);
+        oq_compare_layer_at(c, i, &L);
         fprintf(f, "  {\"tensor\": ");
         json_str(f, L.tensor);
         fprintf(f, ", \"quant_tensor\": ");
@@ -157,7 +157,7 @@ int cmd_compare(int argc, char **argv) {
     int flagged = 0, shown = 0, nq = 0;
     for (int i = 0; i < oq_compare_num_layers(c); i++) {
         struct oq_compare_layer L;
-        oq_compare_layer(c, i, &L);
+        oq_compare_layer_at(c, i, &L);
         bool flag = L.cosine < threshold;
         flagged += flag;
         nq += L.quantized;

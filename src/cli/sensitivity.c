@@ -8,20 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "analyse/evalset.h"
+#include "analyse/tune.h"
 #include "cli/cli.h"
 #include "quant/calibrate.h"
 #include "quant/config.h"
-
-struct row {
-    int node;
-    double single, loo; /* output SQNR (dB) with only this node quantized / with only this node in float */
-};
-
-static int by_loo(const void *a, const void *b) { /* largest gain from leaving it float first */
-    double x = ((const struct row *)a)->loo, y = ((const struct row *)b)->loo;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
 
 static void usage(FILE *f) {
     fprintf(f, "usage: onnxq sensitivity MODEL --data SPEC [--eval-batches N] [--top N] [--json FILE]\n"
@@ -31,6 +21,8 @@ static void usage(FILE *f) {
                "layer left in float. Layers are ranked by the gain of leaving them in float: the first ones are\n"
                "those to skip (--skip) or to give more bits.\n");
 }
+
+static void progress(int done, int total) { fprintf(stderr, "\r  %d/%d layers", done, total); }
 
 static double now_s(void) {
     struct timespec ts;
@@ -78,8 +70,7 @@ int cmd_sensitivity(int argc, char **argv) {
     struct oq_quant_plan *plan = NULL;
     struct oq_eval_set *es = NULL;
     struct oq_data_source *src = NULL;
-    struct row *rows = NULL;
-    bool *keep = NULL;
+    struct oq_sens_out sens = {0};
     FILE *jf = NULL;
     rc = 1;
     double t0 = now_s();
@@ -104,50 +95,18 @@ int cmd_sensitivity(int argc, char **argv) {
         if (oq_eval_set_add(es, oq_model_num_inputs(m), batch, &err))
             goto fail;
     }
-    const struct oq_graph *g = oq_model_graph(m);
-    int nq = 0;
-    keep = malloc(sizeof(bool) * (size_t)(g->n_nodes + 1));
-    rows = calloc((size_t)g->n_nodes + 1, sizeof(*rows));
-    if (!keep || !rows) {
-        oq_errorf(&err, OQ_ERR_NOMEM, "out of memory");
+    if (oq_sensitivity_measure(m, cal, es, true, o.quiet || !isatty(STDERR_FILENO) ? NULL : progress, &sens, &err))
         goto fail;
-    }
-    for (int i = 0; i < g->n_nodes; i++) {
-        keep[i] = plan->node[i].quantize;
-        if (keep[i])
-            rows[nq++].node = i;
-    }
-    struct oq_eval_result full;
-    if (oq_eval_plan(es, plan, &full, &err))
-        goto fail;
-    printf("%d layers quantized; all of them: output SQNR %.2f dB, cosine %.6f (%d eval batches)\n", nq,
-           full.sqnr_db, full.cosine, oq_eval_set_batches(es));
-    for (int r = 0; r < nq; r++) {
-        int i = rows[r].node;
-        struct oq_eval_result e;
-        for (int k = 0; k < g->n_nodes; k++) /* only node i */
-            plan->node[k].quantize = k == i;
-        if (oq_eval_plan(es, plan, &e, &err))
-            goto fail;
-        rows[r].single = e.sqnr_db;
-        for (int k = 0; k < g->n_nodes; k++) /* all but node i */
-            plan->node[k].quantize = keep[k] && k != i;
-        if (oq_eval_plan(es, plan, &e, &err))
-            goto fail;
-        rows[r].loo = e.sqnr_db - full.sqnr_db;
-        if (!o.quiet && isatty(STDERR_FILENO))
-            fprintf(stderr, "\r  %d/%d layers", r + 1, nq);
-    }
+    const oq_sensitivity *S = &sens.pub;
+    int nq = S->n_layers;
     if (!o.quiet && isatty(STDERR_FILENO))
         fprintf(stderr, "\n");
-    for (int k = 0; k < g->n_nodes; k++)
-        plan->node[k].quantize = keep[k];
-    qsort(rows, (size_t)nq, sizeof(*rows), by_loo);
+    printf("%d layers quantized; all of them: output SQNR %.2f dB, cosine %.6f (%d eval batches)\n", nq, S->sqnr_db,
+           S->cosine, oq_eval_set_batches(es));
     printf("%-4s %-40s %-14s %14s %16s\n", "rank", "node", "op", "float: +dB", "alone: SQNR dB");
-    for (int r = 0; r < nq && r < top; r++) {
-        const struct oq_node *n = &g->nodes[rows[r].node];
-        printf("%-4d %-40s %-14s %+14.2f %16.2f\n", r + 1, n->name, n->op_type, rows[r].loo, rows[r].single);
-    }
+    for (int r = 0; r < nq && r < top; r++)
+        printf("%-4d %-40s %-14s %+14.2f %16.2f\n", r + 1, S->layers[r].node, S->layers[r].op,
+               S->layers[r].float_gain_db, S->layers[r].alone_sqnr_db);
     printf("(float: +dB = output SQNR gained by leaving only this layer in float; alone = output SQNR with only this\n"
            " layer quantized; %.1f s)\n", now_s() - t0);
     if (json) {
@@ -155,12 +114,12 @@ int cmd_sensitivity(int argc, char **argv) {
             fprintf(stderr, "onnxq sensitivity: cannot write '%s'\n", json);
             goto done;
         }
-        fprintf(jf, "{\"full_sqnr_db\": %.6g, \"full_cosine\": %.9g, \"layers\": [\n", full.sqnr_db, full.cosine);
+        fprintf(jf, "{\"full_sqnr_db\": %.6g, \"full_cosine\": %.9g, \"layers\": [\n", S->sqnr_db, S->cosine);
         for (int r = 0; r < nq; r++) {
-            const struct oq_node *n = &g->nodes[rows[r].node];
+            const oq_sensitivity_layer *L = &S->layers[r];
             fprintf(jf, "  {\"node\": \"%s\", \"op\": \"%s\", \"float_gain_db\": %.6g, \"alone_sqnr_db\": %.6g}%s\n",
-                    n->name, n->op_type, isfinite(rows[r].loo) ? rows[r].loo : 999.0,
-                    isfinite(rows[r].single) ? rows[r].single : 999.0, r + 1 < nq ? "," : "");
+                    L->node, L->op, isfinite(L->float_gain_db) ? L->float_gain_db : 999.0,
+                    isfinite(L->alone_sqnr_db) ? L->alone_sqnr_db : 999.0, r + 1 < nq ? "," : "");
         }
         fprintf(jf, "]}\n");
         if (fclose(jf)) {
@@ -177,8 +136,7 @@ fail:
 done:
     if (jf)
         fclose(jf);
-    free(rows);
-    free(keep);
+    oq_sens_out_clear(&sens);
     oq_data_close(src);
     oq_eval_set_free(es);
     oq_quant_plan_free(plan);

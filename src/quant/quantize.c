@@ -121,6 +121,34 @@ oq_status oq_quant_config_apply_options(struct oq_quant_config *c, const oq_quan
     return oq_calib_config_check(&c->weight, err);
 }
 
+oq_status oq_quant_config_for_api(const struct oq_model *m, const char *config_json, const oq_quantize_options *opt,
+                                  struct oq_quant_config **out, oq_error *err) {
+    *out = NULL;
+    const char *name = m->path ? m->path : "model";
+    struct oq_quant_config *c = NULL;
+    oq_status st;
+    if (config_json) {
+        st = oq_quant_config_parse(config_json, opt ? opt->config_source : NULL, &c, err);
+    } else {
+        c = oq_quant_config_default();
+        st = c ? OQ_OK : oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    }
+    if (!st)
+        st = oq_quant_config_apply_options(c, opt, err);
+    if (!st && c->equalize)
+        st = oq_errorf(err, OQ_ERR_ARG, "%s: the config asks for equalize, which rewrites the FP32 weights before "
+                       "calibration; the API does not do it yet: use `onnxq quantize --equalize`, or set equalize to "
+                       "false", name);
+    if (!st) /* names in the config and the options must exist in the model (also in weights-only mode) */
+        st = oq_quant_config_validate(c, oq_model_graph(m), err);
+    if (st) {
+        oq_quant_config_free(c);
+        return st;
+    }
+    *out = c;
+    return OQ_OK;
+}
+
 /* Checked before calibrating (which can take minutes), not only when saving: the output must not be the input
  * model, and its folder must take a new file (probed with the temporary file the atomic save also uses). */
 oq_status oq_quant_check_output(const char *model_path, const char *what, const char *out, oq_error *err) {

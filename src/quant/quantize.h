@@ -17,6 +17,11 @@
  * activation and weight settings. A bad preset or method name is OQ_ERR_ARG listing the valid ones. */
 oq_status oq_quant_config_apply_options(struct oq_quant_config *c, const oq_quantize_options *o, oq_error *err);
 
+/* The config of an API call (oq_quantizer_create, oq_tuner_create): config_json parsed (NULL: the default), opt
+ * applied over it, every name checked against m; options that need the CLI's own model or data are refused. */
+oq_status oq_quant_config_for_api(const struct oq_model *m, const char *config_json, const oq_quantize_options *opt,
+                                  struct oq_quant_config **out, oq_error *err);
+
 /* model_path (may be NULL: not compared) must not be `out`, and out's folder must take a new file. `what`
  * names the path in messages ("-o", "output"). */
 oq_status oq_quant_check_output(const char *model_path, const char *what, const char *out, oq_error *err);
