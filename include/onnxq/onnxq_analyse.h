@@ -126,16 +126,25 @@ typedef struct oq_sensitivity_layer {
     const char *node, *op;
     double float_gain_db; /**< SQNR gained when only this layer is left in float (all others quantized) */
     double alone_sqnr_db; /**< SQNR with only this layer quantized (all others float) */
+    double metric;        /**< the caller's metric with only this layer left in float; NaN when not measured */
 } oq_sensitivity_layer;
 
 typedef struct oq_sensitivity {
     double sqnr_db, cosine; /**< every layer quantized */
+    double metric_fp32, metric; /**< the caller's metric on the FP32 model and with every layer quantized; NaN
+                                     without a metric */
     int n_layers;
     const oq_sensitivity_layer *layers; /**< ranked: largest float_gain_db first */
 } oq_sensitivity;
 
-/** Rank the quantized layers of the current config (owned by t; valid until the next call or oq_tuner_free). */
-oq_status oq_tuner_sensitivity(oq_tuner *t, const oq_sensitivity **out, oq_error *err);
+/**
+ * Rank the quantized layers of the current config by output SQNR (owned by t; valid until the next call or
+ * oq_tuner_free). With a metric, also measure it on the FP32 model, on the fully quantized one, and with each of
+ * the metric_top first ranked layers alone left in float (metric_top < 0: every layer); candidates are written
+ * to a temporary file in $TMPDIR (or /tmp), removed after.
+ */
+oq_status oq_tuner_sensitivity(oq_tuner *t, oq_metric_fn metric, void *metric_user, int metric_top,
+                               const oq_sensitivity **out, oq_error *err);
 
 typedef struct oq_tune_options {
     double max_loss;       /**< target, in percent: loss = |metric - metric_fp32| / |metric_fp32| x 100 (default 1) */

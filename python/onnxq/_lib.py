@@ -1,5 +1,6 @@
-"""ctypes bindings of libonnxq: the C structs and prototypes of include/onnxq/onnxq.h and onnxq_quant.h, the one
-table mapping oq_dtype to numpy, and the conversions between numpy arrays and oq_tensor_ref.
+"""ctypes bindings of libonnxq: the C structs and prototypes of include/onnxq/onnxq.h, onnxq_quant.h and
+onnxq_analyse.h, the one table mapping oq_dtype to numpy, and the conversions between numpy arrays and
+oq_tensor_ref.
 
 Nothing here computes anything: every operation is a call into the C library. The library is the
 `libonnxq.so` built by `pip install .` next to this file, or the file named by $ONNXQ_LIB (a development
@@ -10,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Mapping
-from ctypes import POINTER, byref, c_char, c_char_p, c_float, c_int, c_int32, c_int64, c_void_p
+from ctypes import POINTER, byref, c_bool, c_char, c_char_p, c_double, c_float, c_int, c_int32, c_int64, c_void_p
 
 import numpy as np
 
@@ -54,6 +55,51 @@ class QuantizeOptions(ctypes.Structure):
 
 
 PER_CHANNEL_DEFAULT, PER_CHANNEL_ON, PER_CHANNEL_OFF = 0, 1, 2
+OQ_ERR_CANCELLED = 8
+
+# include/onnxq/onnxq_analyse.h
+MetricFn = ctypes.CFUNCTYPE(c_int, c_void_p, c_char_p, POINTER(c_double), POINTER(Error))
+LogFn = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
+
+
+class CompareLayer(ctypes.Structure):
+    _fields_ = [("tensor", c_char_p), ("node", c_char_p), ("op", c_char_p), ("quant_tensor", c_char_p),
+                ("quantized", c_bool), ("left_float", c_bool), ("count", c_int64), ("cosine", c_double),
+                ("sqnr_db", c_double), ("rel_l2", c_double), ("max_abs", c_double), ("clipped", c_double),
+                ("q_lo", c_float), ("q_hi", c_float), ("split", c_bool), ("sqnr_weights_db", c_double),
+                ("sqnr_acts_db", c_double), ("hist", POINTER(c_int64)), ("hist_lo", c_float), ("hist_hi", c_float)]
+
+
+COMPARE_BINS = 64
+
+
+class SensitivityLayer(ctypes.Structure):
+    _fields_ = [("node", c_char_p), ("op", c_char_p), ("float_gain_db", c_double), ("alone_sqnr_db", c_double),
+                ("metric", c_double)]
+
+
+class Sensitivity(ctypes.Structure):
+    _fields_ = [("sqnr_db", c_double), ("cosine", c_double), ("metric_fp32", c_double), ("metric", c_double),
+                ("n_layers", c_int), ("layers", POINTER(SensitivityLayer))]
+
+
+class TuneOptions(ctypes.Structure):
+    _fields_ = [("max_loss", c_double), ("max_steps", c_int), ("time_budget", c_double), ("try_int16", c_bool),
+                ("metric", MetricFn), ("metric_user", c_void_p), ("log", LogFn), ("log_user", c_void_p),
+                ("model_path", c_char_p)]
+
+
+class TuneStep(ctypes.Structure):
+    _fields_ = [("what", c_char_p), ("metric", c_double), ("loss", c_double), ("sqnr_db", c_double),
+                ("kept", c_bool)]
+
+
+class TuneResult(ctypes.Structure):
+    _fields_ = [("target_met", c_bool), ("metric_fp32", c_double), ("metric", c_double), ("loss", c_double),
+                ("evaluations", c_int), ("seconds", c_double), ("n_float", c_int),
+                ("float_layers", POINTER(c_char_p)), ("n_int16", c_int), ("int16_layers", POINTER(c_char_p)),
+                ("n_steps", c_int), ("steps", POINTER(TuneStep)), ("config_json", c_char_p),
+                ("report_md", c_char_p)]
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -98,6 +144,21 @@ _PROTOS = {
     "oq_quantizer_counts": (None, [c_void_p, POINTER(c_int64), POINTER(c_int64)]),
     "oq_quantizer_save": (c_int, [c_void_p, c_char_p, c_char_p, POINTER(Error)]),
     "oq_quantize_check_output": (c_int, [c_void_p, c_char_p, POINTER(Error)]),
+    "oq_compare_create": (c_int, [c_void_p, c_void_p, c_int, c_bool, POINTER(c_void_p), POINTER(Error)]),
+    "oq_compare_free": (None, [c_void_p]),
+    "oq_compare_feed": (c_int, [c_void_p, c_int, POINTER(TensorRef), POINTER(Error)]),
+    "oq_compare_batches": (c_int64, [c_void_p]),
+    "oq_compare_num_layers": (c_int, [c_void_p]),
+    "oq_compare_layer_at": (None, [c_void_p, c_int, POINTER(CompareLayer)]),
+    "oq_tuner_create": (c_int, [c_void_p, c_char_p, POINTER(QuantizeOptions), POINTER(c_void_p), POINTER(Error)]),
+    "oq_tuner_free": (None, [c_void_p]),
+    "oq_tuner_feed": (c_int, [c_void_p, c_int, POINTER(TensorRef), POINTER(Error)]),
+    "oq_tuner_add_eval": (c_int, [c_void_p, c_int, POINTER(TensorRef), POINTER(Error)]),
+    "oq_tuner_sensitivity": (c_int, [c_void_p, MetricFn, c_void_p, c_int, POINTER(POINTER(Sensitivity)),
+                                     POINTER(Error)]),
+    "oq_tune_options_default": (TuneOptions, []),
+    "oq_tuner_run": (c_int, [c_void_p, POINTER(TuneOptions), c_char_p, POINTER(POINTER(TuneResult)),
+                             POINTER(Error)]),
 }
 for _name, (_res, _args) in _PROTOS.items():
     _f = getattr(lib, _name)
@@ -208,4 +269,5 @@ def to_numpy(ref: TensorRef, what: str) -> np.ndarray:
 
 __all__ = ["OnnxqError", "lib", "check", "check_code", "Error", "TensorRef", "SessionOptions", "QuantizeOptions",
            "Feeds", "to_numpy", "numpy_dtype", "dtype_name", "byref", "c_void_p", "c_int64", "c_char_p",
-           "PER_CHANNEL_DEFAULT", "PER_CHANNEL_ON", "PER_CHANNEL_OFF"]
+           "PER_CHANNEL_DEFAULT", "PER_CHANNEL_ON", "PER_CHANNEL_OFF", "OQ_ERR_CANCELLED", "MetricFn", "LogFn",
+           "CompareLayer", "COMPARE_BINS", "SensitivityLayer", "Sensitivity", "TuneOptions", "TuneStep", "TuneResult"]

@@ -83,6 +83,45 @@ def _batches(data):
     yield from it
 
 
+class QuantOptions:
+    """The C library's oq_quantize_options and config text from quantize()'s keyword arguments, checked; keeps
+    the encoded strings alive as long as the object (shared by quantize, sensitivity and tune)."""
+
+    def __init__(self, *, method=None, per_channel=None, symmetric=False, bits=None, weights_only=False,
+                 target=None, config=None, skip=(), skip_op_types=(), threads=None, percentile=None, pow2=False):
+        opt = QuantizeOptions()
+        opt.method = _opt_str(method, "method")
+        opt.target = _opt_str(target, "target")
+        if per_channel is None:
+            opt.per_channel = PER_CHANNEL_DEFAULT
+        elif isinstance(per_channel, bool):
+            opt.per_channel = PER_CHANNEL_ON if per_channel else PER_CHANNEL_OFF
+        else:
+            raise TypeError(f"per_channel must be None, True or False, not {per_channel!r}")
+        if bits is not None and (isinstance(bits, bool) or bits not in (8, 16)):
+            raise ValueError(f"bits must be 8 or 16 (or None for the config's), not {bits!r}")
+        opt.bits = bits or 0
+        opt.symmetric = bool(symmetric)
+        opt.weights_only = bool(weights_only)
+        opt.pow2 = bool(pow2)
+        if percentile is not None:
+            if isinstance(percentile, bool) or not isinstance(percentile, (int, float)):
+                raise TypeError(f"percentile must be a number, not {type(percentile).__name__}")
+            if not 0 < percentile <= 100:
+                raise ValueError(f"percentile must be in (0, 100], not {percentile}")
+            opt.percentile = float(percentile)
+        skip_b = _names(skip, "skip")
+        ops_b = _names(skip_op_types, "skip_op_types")
+        self._skip = (c_char_p * max(1, len(skip_b)))(*skip_b)
+        self._ops = (c_char_p * max(1, len(ops_b)))(*ops_b)
+        opt.skip_nodes, opt.n_skip_nodes = self._skip, len(skip_b)
+        opt.skip_op_types, opt.n_skip_op_types = self._ops, len(ops_b)
+        opt.threads = _threads_arg(threads)
+        self.config_text, cfg_name = _config_text(config)
+        opt.config_source = cfg_name
+        self.opt = opt
+
+
 def quantize(model_path, output_path, data=None, *, method=None, per_channel=None, symmetric=False, bits=None,
              weights_only=False, target=None, config=None, skip=(), skip_op_types=(), threads=None, table=None,
              percentile=None, pow2=False) -> QuantizeResult:
@@ -113,36 +152,10 @@ def quantize(model_path, output_path, data=None, *, method=None, per_channel=Non
     model_path = os.fspath(model_path)
     output_path = os.fspath(output_path)
     table = os.fspath(table) if table is not None else None
-    opt = QuantizeOptions()
-    opt.method = _opt_str(method, "method")
-    opt.target = _opt_str(target, "target")
-    if per_channel is None:
-        opt.per_channel = PER_CHANNEL_DEFAULT
-    elif isinstance(per_channel, bool):
-        opt.per_channel = PER_CHANNEL_ON if per_channel else PER_CHANNEL_OFF
-    else:
-        raise TypeError(f"per_channel must be None, True or False, not {per_channel!r}")
-    if bits is not None and (isinstance(bits, bool) or bits not in (8, 16)):
-        raise ValueError(f"bits must be 8 or 16 (or None for the config's), not {bits!r}")
-    opt.bits = bits or 0
-    opt.symmetric = bool(symmetric)
-    opt.weights_only = bool(weights_only)
-    opt.pow2 = bool(pow2)
-    if percentile is not None:
-        if isinstance(percentile, bool) or not isinstance(percentile, (int, float)):
-            raise TypeError(f"percentile must be a number, not {type(percentile).__name__}")
-        if not 0 < percentile <= 100:
-            raise ValueError(f"percentile must be in (0, 100], not {percentile}")
-        opt.percentile = float(percentile)
-    skip_b = _names(skip, "skip")
-    ops_b = _names(skip_op_types, "skip_op_types")
-    skip_arr = (c_char_p * max(1, len(skip_b)))(*skip_b)
-    ops_arr = (c_char_p * max(1, len(ops_b)))(*ops_b)
-    opt.skip_nodes, opt.n_skip_nodes = skip_arr, len(skip_b)
-    opt.skip_op_types, opt.n_skip_op_types = ops_arr, len(ops_b)
-    opt.threads = _threads_arg(threads)
-    cfg_text, cfg_name = _config_text(config)
-    opt.config_source = cfg_name
+    opts = QuantOptions(method=method, per_channel=per_channel, symmetric=symmetric, bits=bits,
+                        weights_only=weights_only, target=target, config=config, skip=skip,
+                        skip_op_types=skip_op_types, threads=threads, percentile=percentile, pow2=pow2)
+    opt, cfg_text = opts.opt, opts.config_text
 
     err = Error()
     with Model(model_path) as model:
@@ -172,4 +185,4 @@ def quantize(model_path, output_path, data=None, *, method=None, per_channel=Non
                           table=table, weights_only=not needs_data)
 
 
-__all__ = ["quantize", "QuantizeResult"]
+__all__ = ["quantize", "QuantizeResult", "QuantOptions"]

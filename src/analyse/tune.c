@@ -84,19 +84,8 @@ static const char *model_name(const struct tune *t) {
     return t->o->model_path ? t->o->model_path : t->m->path ? t->m->path : "model";
 }
 
-/* The caller's metric on a model file; its status and message pass through. */
 static oq_status run_metric(struct tune *t, const char *path, double *metric, oq_error *err) {
-    *metric = NAN;
-    oq_status st = t->o->metric(t->o->metric_user, path, metric, err);
-    if (st) {
-        if (err && !err->msg[0])
-            oq_errorf(err, st, "the metric failed on '%s' (%s) and gave no message", path, oq_status_str(st));
-        return st;
-    }
-    if (!isfinite(*metric))
-        return oq_errorf(err, OQ_ERR_NUMERIC, "the metric returned %g for '%s'; it must return a finite number "
-                         "(higher is better)", *metric, path);
-    return OQ_OK;
+    return oq_metric_call(t->o->metric, t->o->metric_user, path, metric, err);
 }
 
 /* The metric and output SQNR of the current config (plan re-made from the calibration statistics). */
@@ -401,7 +390,8 @@ static oq_status eval_prefix(struct tune *t, const struct aside *base, const int
  *     the layers left in float to a. */
 static oq_status try_prefix(struct tune *t, struct aside *a, double *best, oq_error *err) {
     struct oq_sens_out sens = {0};
-    OQ_TRY(oq_sensitivity_measure(t->m, t->cal, t->es, false, NULL, &sens, err));
+    struct oq_sens_options so = {0};
+    OQ_TRY(oq_sensitivity_measure(t->m, t->cal, t->es, &so, &sens, err));
     int n_rank = sens.pub.n_layers;
     const int *rank = sens.node;
     bool *back = calloc((size_t)n_rank + 1, sizeof(bool));
@@ -639,11 +629,8 @@ static oq_status search(struct tune *t, struct aside *a, const char *out_path, o
     const double max_loss = t->o->max_loss;
     t->fp_metric = 1.0;
     if (t->o->metric) {
-        const char *fp_path = t->m->path;
-        if (!fp_path) { /* a model loaded from memory: its graph, saved */
-            OQ_TRY(oq_onnx_save(oq_model_graph(t->m), t->m->keep, t->cand, err));
-            fp_path = t->cand;
-        }
+        const char *fp_path = NULL;
+        OQ_TRY(oq_fp32_model_file(t->m, t->cand, &fp_path, err));
         OQ_TRY(run_metric(t, fp_path, &t->fp_metric, err));
     }
     say(t, "tune: target loss <= %g%% of %s (FP32: %.6g)", max_loss,

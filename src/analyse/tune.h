@@ -22,11 +22,23 @@ struct oq_sens_out {
 };
 void oq_sens_out_clear(struct oq_sens_out *o);
 
-/* Rank the layers cal's plan quantizes (cfg as the calibrator reads it). alone: also measure each layer alone
- * (twice the evaluations). progress, when given, is called after each layer with (done, total). */
+struct oq_sens_options {
+    bool alone;               /* also measure each layer alone (twice the evaluations) */
+    oq_metric_fn metric;      /* NULL: SQNR only */
+    void *metric_user;
+    int metric_top;           /* the metric for the first metric_top ranked layers; < 0: all */
+    void (*progress)(int done, int total); /* after each layer, when given */
+};
+
+/* Rank the layers cal's plan quantizes (cfg as the calibrator reads it). */
 oq_status oq_sensitivity_measure(const struct oq_model *m, const struct oq_calibrator *cal,
-                                 const struct oq_eval_set *es, bool alone, void (*progress)(int done, int total),
+                                 const struct oq_eval_set *es, const struct oq_sens_options *o,
                                  struct oq_sens_out *out, oq_error *err);
+/* The FP32 model as a file for the metric: its own file when it has one, else its graph saved to tmp. */
+oq_status oq_fp32_model_file(const struct oq_model *m, const char *tmp, const char **path, oq_error *err);
+/* The caller's metric on a model file, checked: its status and message pass through, a non-finite number is an
+ * error. */
+oq_status oq_metric_call(oq_metric_fn fn, void *user, const char *path, double *metric, oq_error *err);
 
 /* What a search returns; pub's arrays point into the fields below. */
 struct oq_tune_out {

@@ -12,7 +12,6 @@ struct oq_tuner {
     struct oq_quant_config *cfg; /* owned; the calibrator reads it */
     struct oq_calibrator *cal;
     struct oq_eval_set *es;
-    enum oq_calib_algo start;    /* the starting activation algorithm (calibration runs with histograms) */
     struct oq_sens_out sens;     /* the last results handed out */
     struct oq_tune_out tune;
 };
@@ -38,12 +37,10 @@ oq_status oq_tuner_create(const oq_model *m, const char *config_json, const oq_q
     if (!st && t->cfg->mode == OQ_QUANT_WEIGHT_ONLY)
         st = oq_errorf(err, OQ_ERR_ARG, "%s: tune and sensitivity calibrate, so weights-only mode does not apply; "
                        "drop weights_only (or the config's \"mode\": \"weights_only\")", model_name(m));
-    if (!st) { /* histograms for every tensor: each algorithm can then be planned from the same statistics */
-        t->start = t->cfg->act.algo;
-        t->cfg->act.algo = OQ_CALIB_ALGO_PERCENTILE;
+    if (!st) /* histograms for every tensor: each algorithm can then be planned from the same statistics */
         st = oq_calibrator_create(m, t->cfg, opt ? opt->threads : 0, &t->cal, err);
-        t->cfg->act.algo = t->start;
-    }
+    if (!st)
+        oq_calibrator_keep_histograms(t->cal);
     if (!st)
         st = oq_eval_set_create(m, opt ? opt->threads : 0, &t->es, err);
     if (st) {
@@ -97,12 +94,14 @@ static oq_status check_ready(const oq_tuner *t, const char *what, oq_error *err)
     return OQ_OK;
 }
 
-oq_status oq_tuner_sensitivity(oq_tuner *t, const oq_sensitivity **out, oq_error *err) {
+oq_status oq_tuner_sensitivity(oq_tuner *t, oq_metric_fn metric, void *metric_user, int metric_top,
+                               const oq_sensitivity **out, oq_error *err) {
     if (!t || !out)
         return oq_errorf(err, OQ_ERR_ARG, "oq_tuner_sensitivity: tuner or out is NULL");
     *out = NULL;
     OQ_TRY(check_ready(t, "sensitivity", err));
-    OQ_TRY(oq_sensitivity_measure(t->m, t->cal, t->es, true, NULL, &t->sens, err));
+    struct oq_sens_options so = {.alone = true, .metric = metric, .metric_user = metric_user, .metric_top = metric_top};
+    OQ_TRY(oq_sensitivity_measure(t->m, t->cal, t->es, &so, &t->sens, err));
     *out = &t->sens.pub;
     return OQ_OK;
 }

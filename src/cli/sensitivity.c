@@ -95,7 +95,8 @@ int cmd_sensitivity(int argc, char **argv) {
         if (oq_eval_set_add(es, oq_model_num_inputs(m), batch, &err))
             goto fail;
     }
-    if (oq_sensitivity_measure(m, cal, es, true, o.quiet || !isatty(STDERR_FILENO) ? NULL : progress, &sens, &err))
+    struct oq_sens_options so = {.alone = true, .progress = o.quiet || !isatty(STDERR_FILENO) ? NULL : progress};
+    if (oq_sensitivity_measure(m, cal, es, &so, &sens, &err))
         goto fail;
     const oq_sensitivity *S = &sens.pub;
     int nq = S->n_layers;

@@ -16,7 +16,10 @@ struct oq_calibrator {
     struct oq_observer **obs; /* per value id of the model graph; NULL = not observed (yet) */
     int64_t batches, samples;
     oq_error hook_err;        /* an observer error raised inside the hook */
+    bool all_hist;            /* histograms for every tensor, whatever its algorithm */
 };
+
+void oq_calibrator_keep_histograms(struct oq_calibrator *c) { c->all_hist = true; }
 
 /* Observe one float tensor of value v. */
 static oq_status observe(struct oq_calibrator *c, int v, const float *x, int64_t n, oq_error *err) {
@@ -25,7 +28,8 @@ static oq_status observe(struct oq_calibrator *c, int v, const float *x, int64_t
         struct oq_calib_config act;
         oq_quant_config_tensor(c->cfg, g, v, &act);
         /* histograms only where the tensor's algorithm reads one: min/max-style calibration runs much faster */
-        OQ_TRY(oq_observer_create_ex(g->values[v].name, &act, oq_calib_algo_needs_hist(act.algo), &c->obs[v], err));
+        OQ_TRY(oq_observer_create_ex(g->values[v].name, &act, c->all_hist || oq_calib_algo_needs_hist(act.algo),
+                                      &c->obs[v], err));
     }
     return oq_observer_update(c->obs[v], x, n, err);
 }

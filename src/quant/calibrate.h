@@ -23,6 +23,9 @@ struct oq_calibrator;
 oq_status oq_calibrator_create(const struct oq_model *m, const struct oq_quant_config *cfg, int threads,
                                struct oq_calibrator **out, oq_error *err);
 void oq_calibrator_free(struct oq_calibrator *c);
+/* Keep a histogram for every tensor from now on (call before the first batch), so that every algorithm can
+ * be planned from the statistics (`onnxq tune`, the public tuner). */
+void oq_calibrator_keep_histograms(struct oq_calibrator *c);
 /* Run one batch and update every observer. */
 oq_status oq_calibrator_feed(struct oq_calibrator *c, int n_inputs, const oq_tensor_ref *inputs, oq_error *err);
 /* Batches and samples (dim 0 of the first input, summed) fed so far. */
