@@ -3,12 +3,17 @@
 
     pip install .                                         # the onnxq package (builds libonnxq)
     python examples/python_quantize_rec.py [--limit 1000] [--calib 300] [--method kl_v2] [--out DIR]
+                                           [--tune [--max-loss 1] [--int16] [--tune-lines 200]]
 
 Calibration batches come from a CalibrationDataReader-style object over the `calib` split of eval/'s labeled
 text-line set (eval/make_datasets.py; generated on first use), preprocessed exactly as eval/evaluate.py does.
 onnxq.quantize writes the QDQ model; onnxq.Model then runs the FP32 and the INT8 model over the first --limit
 lines of the `eval` split, and the script prints character accuracy (1 - CER) and exact match for both, scored
 with eval/ocr_metrics.py as eval/evaluate.py scores rec. Needs numpy and Pillow (eval's image loading).
+
+--tune also runs onnxq.tune with a Python metric: character accuracy on the first --tune-lines labeled lines of
+the calib split (disjoint from the eval lines of the table), target --max-loss percent of FP32's; --int16 lets it
+give int16 instead of float to the layers it sets aside. The tuned model is a third row of the table.
 """
 from __future__ import annotations
 
@@ -70,6 +75,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="folder for the INT8 model (default: a temporary folder)")
     ap.add_argument("--data", help="dataset root (default: eval/make_datasets.py's)")
     ap.add_argument("--models", help="models folder (default: tools/fetch_models.py's cache)")
+    ap.add_argument("--tune", action="store_true", help="also run onnxq.tune with character accuracy as the metric")
+    ap.add_argument("--max-loss", type=float, default=1.0, help="tune's target, percent of FP32's accuracy")
+    ap.add_argument("--int16", action="store_true", help="tune may give int16 instead of float to the layers set aside")
+    ap.add_argument("--tune-lines", type=int, default=200, help="labeled calib lines the tune metric scores")
     a = ap.parse_args(argv)
 
     fp32 = os.path.join(om.models_dir(a.models), REC)
@@ -92,8 +101,22 @@ def main(argv=None) -> int:
     qt = time.time() - t0
     print(f"quantized {REC} with {a.method} on {r.samples} lines ({r.batches} batches) in {qt:.1f} s -> {r.path}")
 
+    models = [("FP32", fp32), (f"INT8 ({a.method})", int8)]
+    if a.tune:
+        tune_set = ev.load_split(root, "rec", "calib", a.tune_lines)
+
+        def char_accuracy(path: str) -> float:  # the metric: any callable, a model path in, a number out
+            return score(path, tune_set, alphabet, a.batch, a.threads)["char_accuracy"]
+
+        tuned = os.path.join(out_dir, "rec.tuned.onnx")
+        t = onnxq.tune(fp32, tuned, RecCalibrationReader(calib, a.batch), metric=char_accuracy, method=a.method,
+                       per_channel=True, max_loss=a.max_loss, int16=a.int16, threads=a.threads, log=print)
+        print(f"tune: target {'met' if t.target_met else 'NOT met'}, loss {t.loss:.2f}% on {len(tune_set)} lines, "
+              f"{len(t.float_layers)} layers in float, {len(t.int16_layers)} in int16, {t.evaluations} evaluations, "
+              f"{t.seconds:.0f} s")
+        models.append((f"INT8 tuned ({len(t.float_layers)} float, {len(t.int16_layers)} int16)", tuned))
     rows = []
-    for name, path in (("FP32", fp32), (f"INT8 ({a.method})", int8)):
+    for name, path in models:
         res = score(path, evalset, alphabet, a.batch, a.threads)
         rows.append((name, os.path.getsize(path) / 2**20, res["char_accuracy"], res["exact_match"], res["seconds"]))
     print(f"\nrec on {len(evalset)} eval lines (onnxq runtime)\n")
@@ -101,8 +124,9 @@ def main(argv=None) -> int:
     print("| --- | --- | --- | --- | --- |")
     for name, size, ca, em, s in rows:
         print(f"| {name} | {size:.2f} | {ca:.4f} | {em:.4f} | {s:.1f} |")
-    d = (rows[1][2] - rows[0][2]) * 100
-    print(f"\nINT8 - FP32: {d:+.2f} points of character accuracy")
+    for row in rows[1:]:
+        print(f"\n{row[0]} - FP32: {(row[2] - rows[0][2]) * 100:+.2f} points of character accuracy", end="")
+    print()
     if tmp:
         tmp.cleanup()
     return 0

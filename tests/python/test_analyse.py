@@ -117,7 +117,20 @@ def test_metric_that_raises(outlier_model, tmp_path):
         onnxq.tune(outlier_model, out, data, metric=lambda p: float("nan"))
     with pytest.raises(ZeroDivisionError):
         onnxq.tune(outlier_model, out, data, log=lambda line: 1 / 0)
-    # no growth over many failing searches (each loads the model, calibrates and fails in the metric)
+
+
+def test_failing_metric_no_memory_growth(outlier_model, tmp_path):
+    """Many searches stopped by the metric (each loads the model, calibrates and fails): RSS stays flat."""
+    out = tmp_path / "t.onnx"
+    calls = []
+
+    def bad(path):
+        calls.append(path)
+        if len(calls) % 3 == 0:
+            raise Boom("stop")
+        return 0.5
+
+    data = [outlier_batch(i) for i in range(2)]
     for _ in range(10):
         with pytest.raises(Boom):
             onnxq.tune(outlier_model, out, data, metric=bad)
