@@ -35,21 +35,7 @@ oq_status oq_quantizer_create(const oq_model *m, const char *config_json, const 
     if (!q)
         return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
     q->m = m;
-    oq_status st;
-    if (config_json) {
-        st = oq_quant_config_parse(config_json, opt ? opt->config_source : NULL, &q->cfg, err);
-    } else {
-        q->cfg = oq_quant_config_default();
-        st = q->cfg ? OQ_OK : oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
-    }
-    if (!st)
-        st = oq_quant_config_apply_options(q->cfg, opt, err);
-    if (!st && q->cfg->equalize)
-        st = oq_errorf(err, OQ_ERR_ARG, "%s: the config asks for equalize, which rewrites the FP32 weights before "
-                       "calibration; the quantizer API does not do it yet: use `onnxq quantize --equalize`, or set "
-                       "equalize to false", model_name(m));
-    if (!st) /* names in the config and the options must exist in the model (also in weights-only mode) */
-        st = oq_quant_config_validate(q->cfg, oq_model_graph(m), err);
+    oq_status st = oq_quant_config_for_api(m, config_json, opt, &q->cfg, err);
     if (!st && q->cfg->mode != OQ_QUANT_WEIGHT_ONLY)
         st = oq_calibrator_create(m, q->cfg, opt ? opt->threads : 0, &q->cal, err);
     if (st) { /* the messages already name the model or the config */
@@ -104,10 +90,6 @@ oq_status oq_quantizer_save(oq_quantizer *q, const char *out_path, const char *t
     OQ_TRY(oq_quant_check_output(q->m->path, "output", out_path, err));
     if (table_path)
         OQ_TRY(oq_quant_check_output(q->m->path, "table", table_path, err));
-    if (q->cfg->bias_correction && q->cal)
-        return oq_errorf(err, OQ_ERR_ARG, "%s: the config asks for bias_correction, which reads the calibration data "
-                         "a second time; the quantizer API sees each batch once, so use `onnxq quantize "
-                         "--bias-correction` for now, or set bias_correction to false", model_name(q->m));
     int64_t batches = 0;
     oq_quantizer_counts(q, &batches, NULL);
     if (q->cal && batches == 0) /* the calibrator refuses too, but its message speaks of the CLI's --data */

@@ -47,6 +47,9 @@ struct cli_quant_opts {
     int per_channel;
     int threads, bits, quiet, symmetric, per_tensor, pow2, weights_only, bias_correction, equalize;
     float percentile;
+    int smoothquant;         /* --smoothquant [ALPHA] */
+    int adaround, adaround_iters; /* --adaround, --adaround-iters N (0: the default) */
+    float smoothquant_alpha; /* < 0: not given */
     struct cli_data d;
 };
 /* Parse quantize's options for command `cmd` (-o only with need_out). 0 ok, 1 --help was printed, 2 usage

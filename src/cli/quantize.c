@@ -12,12 +12,14 @@
 #include "data/source.h"
 #include "exec/model.h"
 #include "onnx/onnx_io.h"
+#include "quant/adaround.h"
 #include "quant/bias_correct.h"
 #include "quant/calibrate.h"
 #include "quant/equalize.h"
 #include "quant/config.h"
 #include "quant/qdq.h"
 #include "quant/quantize.h"
+#include "quant/smoothquant.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -56,6 +58,14 @@ static void usage(FILE *f) {
             "                       data (a second pass over it; config key bias_correction)\n"
             "  --equalize           cross-layer equalization of Conv -> (Relu) -> Conv weights before calibrating\n"
             "                       (the FP32 function is unchanged; config key equalize)\n"
+            "  --adaround           AdaRound: round each Conv/Gemm/MatMul weight up or down to minimize the layer's\n"
+            "                       output error on --data (a second pass; before --bias-correction; config key\n"
+            "                       adaround)\n"
+            "  --adaround-iters N   Adam steps per layer for --adaround (default 500)\n"
+            "  --smoothquant [ALPHA] SmoothQuant: divide MatMul/Gemm input channels by s = a^ALPHA / w^(1-ALPHA)\n"
+            "                       (a: activation range on --data, w: weight row range) and multiply the weight\n"
+            "                       rows by s; FP32 function unchanged (ALPHA in [0, 1], default 0.5; config key\n"
+            "                       smoothquant: {\"enable\": true, \"alpha\": 0.5, \"fold_only\": false})\n"
             "  --weights-only       weight-only INT8/INT16: weights stored quantized, activations float\n"
             "  --table FILE         re-quantize from a calibration table instead of calibrating\n"
             "  --table-out FILE     where to write the calibration table (default OUT without .onnx + .calib.json)\n"
@@ -68,6 +78,7 @@ int cli_quant_parse(int argc, char **argv, const char *cmd, bool need_out, struc
     memset(o, 0, sizeof(*o));
     cli_data_init(&o->d);
     o->percentile = -1;
+    o->smoothquant_alpha = -1;
     for (int i = 1; i < argc; i++) {
         int dr = cli_data_arg(&o->d, cmd, argc, argv, &i);
         if (dr < 0)
@@ -102,6 +113,29 @@ int cli_quant_parse(int argc, char **argv, const char *cmd, bool need_out, struc
         else if (!strcmp(a, "--pow2")) o->pow2 = 1;
         else if (!strcmp(a, "--bias-correction")) o->bias_correction = 1;
         else if (!strcmp(a, "--equalize")) o->equalize = 1;
+        else if (!strcmp(a, "--adaround")) o->adaround = 1;
+        else if (!strcmp(a, "--adaround-iters")) {
+            TAKE(tmp);
+            char *end = NULL;
+            long n = strtol(tmp, &end, 10);
+            if (!*tmp || *end || n < 1 || n > 1000000)
+                return fprintf(stderr, "onnxq %s: --adaround-iters is '%s'; give a whole number of steps >= 1 "
+                                       "(500 is the default)\n", cmd, tmp), 2;
+            o->adaround_iters = (int)n;
+            o->adaround = 1;
+        }
+        else if (!strcmp(a, "--smoothquant")) {
+            o->smoothquant = 1;
+            char *end = NULL;
+            double al = v && *v ? strtod(v, &end) : 0;
+            if (v && *v && end && !*end) { /* the optional ALPHA */
+                if (!(al >= 0 && al <= 1))
+                    return fprintf(stderr, "onnxq %s: --smoothquant ALPHA is %s; use a number in [0, 1] "
+                                           "(0.5 is the usual choice)\n", cmd, v), 2;
+                o->smoothquant_alpha = (float)al;
+                i++;
+            }
+        }
         else if (!strcmp(a, "--weights-only")) o->weights_only = 1;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { if (need_out) usage(stdout); return 1; }
         else if (a[0] == '-') return fprintf(stderr, "onnxq %s: unknown option '%s'\n", cmd, a), 2;
@@ -179,6 +213,12 @@ static oq_status apply_flags(const struct cli_quant_opts *o, struct oq_quant_con
             c->bias_correction = true;
         if (o->equalize)
             c->equalize = true;
+        if (o->adaround)
+            c->adaround = true;
+        if (o->smoothquant)
+            c->smoothquant = true;
+        if (o->smoothquant_alpha >= 0)
+            c->smoothquant_alpha = o->smoothquant_alpha;
     }
     for (int k = 0; k < n_skip; k++)
         free(skip[k]);
@@ -266,6 +306,37 @@ static void report_nodes(const struct oq_graph *g, const struct oq_quant_plan *p
     printf("\n");
 }
 
+/* SmoothQuant (quant/smoothquant.h): one FP32 pass over --data, then the MatMul/Gemm weights and the producers of
+ * their inputs are rescaled in place (the CLI owns the model); inserted Mul nodes join the config's skip list. */
+static oq_status smooth(const struct cli_quant_opts *o, oq_model *m, struct oq_quant_config *cfg, oq_error *err) {
+    if (cfg->mode == OQ_QUANT_WEIGHT_ONLY) {
+        printf("smoothquant: not applied (weights-only mode keeps activations float; smoothing would only make the "
+               "weights harder to quantize)\n");
+        return OQ_OK;
+    }
+    if (!o->d.data)
+        return oq_errorf(err, OQ_ERR_ARG, "%s: smoothquant measures activation ranges on calibration data; give "
+                         "--data (also with --table), or drop --smoothquant", o->model);
+    struct oq_data_source *src = NULL;
+    OQ_TRY(cli_data_open(&o->d, m, 8, &src, err));
+    struct oq_smoothquant_options so = {.alpha = cfg->smoothquant_alpha, .threads = o->threads,
+                                        .fold_only = cfg->smoothquant_fold_only};
+    struct oq_smoothquant_stats ss;
+    double t0 = now_s();
+    oq_status st = oq_smoothquant(m, cfg, &so, src, &ss, err);
+    oq_data_close(src);
+    if (st)
+        return st;
+    printf("smoothquant (alpha %.2f): %d MatMul/Gemm layers on %d inputs, %lld batches, %.1f s: %d folded into "
+           "the producer, %d through an inserted float Mul; worst activation channel range (max/median) %.1f -> "
+           "%.1f ('%s'); left alone: %d without a constant weight, %d not quantized, %d with a shared weight, "
+           "%d of another shape, %d not seen, %d not foldable\n",
+           (double)cfg->smoothquant_alpha, ss.layers, ss.groups, (long long)ss.batches, now_s() - t0, ss.folded,
+           ss.inserted, ss.max_ratio_before, ss.max_ratio_after, ss.worst, ss.skip_no_weight,
+           ss.skip_not_quantized, ss.skip_shared_weight, ss.skip_shape, ss.skip_not_seen, ss.skip_no_fold);
+    return OQ_OK;
+}
+
 oq_status cli_quant_plan(const struct cli_quant_opts *o, oq_model **m, struct oq_quant_config **cfg,
                          struct oq_calibrator **cal, struct oq_quant_plan **plan, oq_error *err) {
     OQ_TRY(oq_model_load(o->model, m, err));
@@ -278,6 +349,8 @@ oq_status cli_quant_plan(const struct cli_quant_opts *o, oq_model **m, struct oq
         printf("equalization: %d Conv pairs in %d sweeps; worst per-channel weight range spread %.1f -> %.1f\n",
                es.pairs, es.sweeps, es.max_ratio_before, es.max_ratio_after);
     }
+    if ((*cfg)->smoothquant) /* after equalize: it measures the activations of the model as calibrated */
+        OQ_TRY(smooth(o, *m, *cfg, err));
     if ((*cfg)->mode == OQ_QUANT_WEIGHT_ONLY)
         return oq_quant_plan_from_config(*m, *cfg, plan, err);
     if (o->table_in) {
@@ -295,7 +368,9 @@ static oq_status bias_correct(const struct cli_quant_opts *o, const oq_model *m,
                               struct oq_graph **out, oq_error *err) {
     struct oq_data_source *src = NULL;
     OQ_TRY(cli_data_open(&o->d, m, 8, &src, err));
-    struct oq_graph *g = oq_graph_clone(oq_model_graph(m), true);
+    /* *out: AdaRound's graph when it ran (its weights are what gets quantized, so the biases are measured with
+     * them), corrected in place */
+    struct oq_graph *g = *out ? *out : oq_graph_clone(oq_model_graph(m), true);
     struct oq_qdq_options qo = oq_qdq_options_default();
     struct oq_bias_correct_stats bs;
     double t0 = now_s();
@@ -303,13 +378,48 @@ static oq_status bias_correct(const struct cli_quant_opts *o, const oq_model *m,
                      : oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
     oq_data_close(src);
     if (st) {
-        oq_graph_free(g);
+        if (g != *out)
+            oq_graph_free(g);
         return st;
     }
     printf("bias correction: %d layers corrected over %lld batches in %.1f s (largest shift %.3g of the bias, "
            "'%s'); left alone: %d without a float bias or weight, %d with a shared bias, %d whose input was not "
            "seen\n", bs.corrected, (long long)bs.batches, now_s() - t0, bs.max_rel_shift, bs.max_layer, bs.no_bias,
            bs.shared_bias, bs.no_input);
+    *out = g;
+    return OQ_OK;
+}
+
+/* AdaRound (quant/adaround.h): FP32 passes over the calibration data; *out gets the model's graph with the
+ * weights AdaRound rounded. Weights only: the same (weights are what it changes); needs --data. */
+static oq_status adaround(const struct cli_quant_opts *o, const oq_model *m, const struct oq_quant_plan *plan,
+                          struct oq_graph **out, oq_error *err) {
+    if (!o->d.data)
+        return oq_errorf(err, OQ_ERR_ARG, "%s: --adaround chooses each weight's rounding on calibration data; give "
+                         "--data (also with --table), or drop --adaround", o->model);
+    struct oq_data_source *src = NULL;
+    OQ_TRY(cli_data_open(&o->d, m, 8, &src, err));
+    struct oq_graph *g = oq_graph_clone(oq_model_graph(m), true);
+    struct oq_qdq_options qo = oq_qdq_options_default(); /* what oq_quant_write_model uses */
+    struct oq_adaround_options ao = oq_adaround_options_default();
+    ao.threads = o->threads;
+    if (o->adaround_iters > 0)
+        ao.iters = o->adaround_iters;
+    struct oq_adaround_stats as;
+    oq_status st = g ? oq_adaround(m, g, plan, &qo, src, &ao, &as, err)
+                     : oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    oq_data_close(src);
+    if (st) {
+        oq_graph_free(g);
+        return st;
+    }
+    printf("adaround: %d layers rounded, %d kept nearest rounding (%d steps each; layer output error %.1f%% lower "
+           "on average, at most %.1f%% '%s'); %lld batches in %d pass%s; %.1f s (%.1f s in FP32 passes); left "
+           "alone: %d shared weights, %d computed weights, %d unsupported, %d too large, %d not run\n",
+           as.rounded, as.kept_nearest, ao.iters, 100 * as.mean_rel_reduction, 100 * as.max_rel_reduction,
+           as.max_layer, (long long)as.batches, as.passes, as.passes == 1 ? "" : "es", as.seconds,
+           as.collect_seconds, as.skipped_shared, as.skipped_not_init, as.skipped_unsupported,
+           as.skipped_too_large, as.no_input);
     *out = g;
     return OQ_OK;
 }
@@ -339,6 +449,9 @@ int cmd_quantize(int argc, char **argv) {
         else
             default_table_path(o.out, table, sizeof(table));
     }
+    /* AdaRound first: it changes the weights, and bias correction must measure the weights that get written */
+    if (cfg->adaround && adaround(&o, m, plan, &bc_graph, &err))
+        goto fail;
     if (cfg->bias_correction && cfg->mode != OQ_QUANT_WEIGHT_ONLY && bias_correct(&o, m, plan, &bc_graph, &err))
         goto fail;
     if (oq_quant_write_model(m, bc_graph, plan, cal, o.out, table[0] ? table : NULL, NULL, &err))

@@ -44,6 +44,7 @@ struct oq_quant_config *oq_quant_config_default(void) {
     if (!c)
         return NULL;
     c->mode = OQ_QUANT_STATIC;
+    c->smoothquant_alpha = 0.5f;
     c->act = default_act();
     c->weight = default_weight();
     int n = (int)(sizeof(default_op_types) / sizeof(default_op_types[0]));
@@ -249,9 +250,33 @@ static oq_status parse_strings(const struct ctx *x, const cJSON *a, const char *
     return OQ_OK;
 }
 
+/* "smoothquant": true | false | {"enable": bool, "alpha": number in [0, 1], "fold_only": bool} */
+static oq_status parse_smoothquant(const struct ctx *x, const cJSON *o, struct oq_quant_config *c) {
+    static const char *const keys[] = {"enable", "alpha", "fold_only", NULL};
+    if (cJSON_IsBool(o)) {
+        c->smoothquant = cJSON_IsTrue(o);
+        return OQ_OK;
+    }
+    if (!cJSON_IsObject(o))
+        return bad(x, "smoothquant", "expected true, false or {\"enable\": true, \"alpha\": 0.5}");
+    OQ_TRY(check_keys(x, o, "smoothquant", keys));
+    c->smoothquant = true; /* an object turns it on unless it says "enable": false */
+    OQ_TRY(get_bool(x, o, "enable", "smoothquant", &c->smoothquant));
+    OQ_TRY(get_bool(x, o, "fold_only", "smoothquant", &c->smoothquant_fold_only));
+    double a = c->smoothquant_alpha;
+    OQ_TRY(get_num(x, o, "alpha", "smoothquant", &a, NULL));
+    if (!(a >= 0 && a <= 1))
+        return oq_errorf(x->err, OQ_ERR_ARG, "%s: smoothquant.alpha is %g; use a number in [0, 1] (the share of "
+                         "each activation channel's range moved into the weights; 0.5 is the usual choice)",
+                         x->source, a);
+    c->smoothquant_alpha = (float)a;
+    return OQ_OK;
+}
+
 static oq_status parse_root(const struct ctx *x, const cJSON *root, struct oq_quant_config *c) {
     static const char *const keys[] = {"mode", "activation", "weight", "op_types", "skip_layers", "layers",
-                                       "tensors", "bias_correction", "equalize", "version", NULL};
+                                       "tensors", "bias_correction", "equalize", "adaround", "smoothquant",
+                                       "version", NULL};
     OQ_TRY(check_keys(x, root, "top level", keys));
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
     if (mode) {
@@ -267,6 +292,10 @@ static oq_status parse_root(const struct ctx *x, const cJSON *root, struct oq_qu
         OQ_TRY(get_bool(x, root, "bias_correction", "top level", &c->bias_correction));
     if (cJSON_GetObjectItemCaseSensitive(root, "equalize"))
         OQ_TRY(get_bool(x, root, "equalize", "top level", &c->equalize));
+    if (cJSON_GetObjectItemCaseSensitive(root, "adaround"))
+        OQ_TRY(get_bool(x, root, "adaround", "top level", &c->adaround));
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "smoothquant")))
+        OQ_TRY(parse_smoothquant(x, o, c));
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "activation")))
         OQ_TRY(parse_qsettings(x, o, "activation", false, &c->act));
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "weight")))
@@ -505,6 +534,12 @@ char *oq_quant_config_to_json(const struct oq_quant_config *c, const struct oq_g
     cJSON_AddItemToObject(root, "skip_layers", skip);
     cJSON_AddBoolToObject(root, "bias_correction", c->bias_correction);
     cJSON_AddBoolToObject(root, "equalize", c->equalize);
+    cJSON_AddBoolToObject(root, "adaround", c->adaround);
+    cJSON *sq = cJSON_CreateObject();
+    cJSON_AddBoolToObject(sq, "enable", c->smoothquant);
+    cJSON_AddNumberToObject(sq, "alpha", round((double)c->smoothquant_alpha * 1e6) / 1e6); /* 0.3, not 0.30000001 */
+    cJSON_AddBoolToObject(sq, "fold_only", c->smoothquant_fold_only);
+    cJSON_AddItemToObject(root, "smoothquant", sq);
     cJSON *layers = cJSON_CreateObject();
     for (int i = 0; g && i < g->n_nodes; i++) {
         const struct oq_node *n = &g->nodes[i];

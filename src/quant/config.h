@@ -12,7 +12,9 @@
  *     "layers": {"p2o.MatMul.3": {"quant_enable": true,
  *                                 "activation": {"algorithm": "mse"},   // for this node's outputs
  *                                 "weight": {"bits": 16}}},
- *     "tensors": {"x": {"algorithm": "min_max"}} // activation settings for one tensor (e.g. a graph input)
+ *     "tensors": {"x": {"algorithm": "min_max"}}, // activation settings for one tensor (e.g. a graph input)
+ *     "adaround": false,                        // AdaRound weight rounding (quant/adaround.h; CLI only)
+ *     "smoothquant": {"enable": true, "alpha": 0.5, "fold_only": false} // or "smoothquant": true
  *   }
  *
  * Every key is checked: an unknown key, a wrong type, or a layer/tensor name the model lacks is an error that
@@ -57,6 +59,10 @@ struct oq_quant_config {
     struct oq_tensor_config *tensors;
     bool bias_correction; /* quant/bias_correct.h: shift quantized layers' biases by their mean output error */
     bool equalize;        /* quant/equalize.h: cross-layer equalization of the FP32 weights before calibration */
+    bool adaround;        /* quant/adaround.h: choose each weight's rounding (up/down) by the layer's output error */
+    bool smoothquant;     /* quant/smoothquant.h: move activation outliers into MatMul/Gemm weights first */
+    float smoothquant_alpha; /* its migration strength in [0, 1] (default 0.5) */
+    bool smoothquant_fold_only; /* only layers whose 1/s folds into the producer (no inserted float Mul) */
 };
 
 /* The default: static mode, uint8 asymmetric activations with min_max... see oq_quant_config_default(). */

@@ -135,10 +135,25 @@ oq_status oq_quant_config_for_api(const struct oq_model *m, const char *config_j
     }
     if (!st)
         st = oq_quant_config_apply_options(c, opt, err);
-    if (!st && c->equalize)
-        st = oq_errorf(err, OQ_ERR_ARG, "%s: the config asks for equalize, which rewrites the FP32 weights before "
-                       "calibration; the API does not do it yet: use `onnxq quantize --equalize`, or set equalize to "
-                       "false", name);
+    /* the algorithms that read the calibration data a second time or rewrite the FP32 model before calibrating:
+     * the API sees each batch once and borrows the model */
+    const struct {
+        bool on;
+        const char *key, *flag, *why;
+    } cli_only[] = {
+        {c && c->equalize, "equalize", "--equalize", "rewrites the FP32 weights before calibration"},
+        {c && c->smoothquant, "smoothquant", "--smoothquant",
+         "measures activations on the calibration data and rewrites the FP32 graph before calibration"},
+        {c && c->adaround, "adaround", "--adaround",
+         "reads the calibration data a second time to choose each weight's rounding"},
+        {c && c->bias_correction && c->mode != OQ_QUANT_WEIGHT_ONLY, "bias_correction", "--bias-correction",
+         "reads the calibration data a second time"},
+    };
+    for (size_t i = 0; !st && i < sizeof(cli_only) / sizeof(cli_only[0]); i++)
+        if (cli_only[i].on)
+            st = oq_errorf(err, OQ_ERR_ARG, "%s: the config asks for %s, which %s; the API does not do it yet: use "
+                           "`onnxq quantize %s`, or set %s to false", name, cli_only[i].key, cli_only[i].why,
+                           cli_only[i].flag, cli_only[i].key);
     if (!st) /* names in the config and the options must exist in the model (also in weights-only mode) */
         st = oq_quant_config_validate(c, oq_model_graph(m), err);
     if (st) {

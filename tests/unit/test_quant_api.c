@@ -134,6 +134,10 @@ int main(void) {
         {{.skip_nodes = unknown, .n_skip_nodes = 1}, NULL, "no_such_node"},
         {{.config_source = "my.json"}, "{\"activations\": {}}", "my.json"},
         {{0}, "{\"weight\": ", "config"},
+        {{0}, "{\"equalize\": true}", "asks for equalize"},
+        {{0}, "{\"smoothquant\": true}", "asks for smoothquant"},
+        {{0}, "{\"adaround\": true}", "asks for adaround"},
+        {{0}, "{\"bias_correction\": true}", "`onnxq quantize --bias-correction`"},
     };
     for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
         static char sentinel;

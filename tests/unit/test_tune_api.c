@@ -202,6 +202,9 @@ int main(void) {
     /* bad arguments */
     CHECK(oq_tuner_create(NULL, NULL, NULL, &t, &err) == OQ_ERR_ARG && !t);
     memset(&err, 0, sizeof(err));
+    CHECK(oq_tuner_create(m, "{\"adaround\": true}", NULL, &t, &err) == OQ_ERR_ARG && strstr(err.msg, "adaround") &&
+          !t);
+    memset(&err, 0, sizeof(err));
     qo.weights_only = 1;
     CHECK(oq_tuner_create(m, NULL, &qo, &t, &err) == OQ_ERR_ARG && strstr(err.msg, "weights-only") && !t);
     memset(&err, 0, sizeof(err));
