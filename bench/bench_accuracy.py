@@ -2,12 +2,15 @@
 """Side-by-side PTQ bench: onnxq vs ONNX Runtime's quantize_static on the PaddleOCR models (issue 6).
 
     .venv/bin/python bench/bench_accuracy.py [--models rec,cls,det] [--methods all|onnxq|ort|NAME,...] [--quick]
+                                             [--methods percentile,percentile+bc,percentile+ada+sq,...]
                                              [--rec-calib 300] [--det-calib 50] [--det-eval 100] [--out FILE]
 
 For each model, on the same calibration tensors (the first N samples of eval/make_datasets.py's calib split,
 exported by eval/export_calib.py as one float32 .npy per sample, batch 1):
   onnxq   `onnxq quantize --method M` for min_max, moving_average_abs_max, percentile, mse, kl, kl_v2 (uint8
-          asymmetric activations) and abs_max (--symmetric, int8); per-channel int8 weights, default op types
+          asymmetric activations) and abs_max (--symmetric, int8); per-channel int8 weights, default op types;
+          METHOD+pt+bc+eq+ada+sq adds --per-tensor, --bias-correction, --equalize, --adaround, --smoothquant
+          (the ablation of the algorithms beyond min/max and KL)
   ORT     onnxruntime.quantization.quantize_static with MinMax, Entropy, Percentile (QDQ, per_channel=True,
           activations QUInt8, weights QInt8, ORT's defaults otherwise) after
           onnxruntime.quantization.shape_inference.quant_pre_process
@@ -62,6 +65,9 @@ MODEL_FILES = {
 ONNXQ_METHODS = ["min_max", "abs_max", "moving_average_abs_max", "percentile", "mse", "kl", "kl_v2"]
 ORT_METHODS = ["MinMax", "Entropy", "Percentile"]
 QUICK_METHODS = ["min_max", "kl_v2", "ort-MinMax", "ort-Percentile"]
+# onnxq variants for the ablation of issue 8: METHOD+bc+eq+... adds these flags to `onnxq quantize`
+VARIANT_FLAGS = {"pt": ["--per-tensor"], "bc": ["--bias-correction"], "eq": ["--equalize"], "ada": ["--adaround"],
+                 "sq": ["--smoothquant"]}
 # defaults sized for ~25 min on 2 busy cores; --quick for the smoke run
 DEFAULT_CALIB = {"rec": 300, "cls": 300, "det": 50}
 DEFAULT_EVAL = {"rec": None, "cls": None, "det": 100}  # None = the whole eval split
@@ -252,6 +258,12 @@ def parse_methods(arg):
             out += ONNXQ_METHODS
         elif tok == "ort":
             out += ["ort-" + m for m in ORT_METHODS]
+        elif "+" in tok:
+            base, *flags = tok.split("+")
+            if base not in ONNXQ_METHODS or not flags or any(f not in VARIANT_FLAGS for f in flags):
+                raise SystemExit(f"bench_accuracy: bad variant {tok!r}: an onnxq method followed by +FLAG for FLAG in "
+                                 f"{', '.join(VARIANT_FLAGS)} (e.g. percentile+bc+eq)")
+            out.append(tok)
         else:
             hit = [m for m in allm if m.lower() == tok.lower() or m.lower() == "ort-" + tok.lower()
                    and tok.lower() not in ONNXQ_METHODS]
@@ -261,16 +273,20 @@ def parse_methods(arg):
     return list(dict.fromkeys(out))
 
 
-def quantize_onnxq(args, task, fp32, calib_dir, method, work):
-    out = os.path.join(work, f"{task}_onnxq_{method}.onnx")
+def quantize_onnxq(args, task, fp32, calib_dir, variant, work):
+    method, *flags = variant.split("+")
+    tag = variant.replace("+", "_")
+    out = os.path.join(work, f"{task}_onnxq_{tag}.onnx")
     cmd = [args.onnxq, "quantize", fp32, "-o", out, "--data", calib_dir, "--batch-size", "1", "--method", method,
            "--quiet"]
+    for f in flags:
+        cmd += VARIANT_FLAGS[f]
     if method == "abs_max":
         cmd.append("--symmetric")
     if args.threads:
         cmd += ["--threads", str(args.threads)]
-    r = run_measured(cmd, os.path.join(work, f"{task}_onnxq_{method}"), timeout=args.timeout)
-    row = dict(tool="onnxq", method=method + (" (sym int8)" if method == "abs_max" else ""), wall=r["wall"],
+    r = run_measured(cmd, os.path.join(work, f"{task}_onnxq_{tag}"), timeout=args.timeout)
+    row = dict(tool="onnxq", method=variant + (" (sym int8)" if method == "abs_max" else ""), wall=r["wall"],
                rss=r["peak_rss_mib"], cmd=" ".join(shlex.quote(c) for c in cmd), notes=[])
     if r["rc"] != 0 or not os.path.exists(out):
         row["error"] = error_text(r, "onnxq quantize")

@@ -158,6 +158,12 @@ int cmd_tune(int argc, char **argv) {
     }
     if (cli_quant_plan(&oh, &m, &cfg, &cal, &plan, &err))
         goto fail;
+    if (cfg->adaround || cfg->bias_correction) { /* they change weights / biases after calibration, per model */
+        oq_errorf(&err, OQ_ERR_ARG, "tune measures each config without %s (it re-plans from one calibration); tune "
+                  "first, then apply it to the result: onnxq quantize MODEL --config OUT.tune.json %s",
+                  cfg->adaround ? "AdaRound" : "bias correction", cfg->adaround ? "--adaround" : "--bias-correction");
+        goto fail;
+    }
     cfg->act.algo = start_algo;
     struct cli_data ed = o.d;
     ed.batches = eval_batches;
