@@ -13,6 +13,7 @@
 #include "kernels/conv.h"
 #include "kernels/dispatch.h"
 #include "ops/conv2d_attrs.h"
+#include "quant/fp32_pass.h"
 
 /* Rows of one Adam task: a GEMM of ROW_BLOCK x K x K per step keeps the GEMM efficient and the state of a task
  * small. Tasks are fixed by the layer's shape, not by the thread count, so results do not depend on it. */
@@ -362,39 +363,17 @@ static int hook(void *user, int node_index, const char *node_name, const char *o
     return 0;
 }
 
+static int input(void *user, const oq_tensor_ref *in) { return take(user, in) ? 0 : 1; }
+
 /* One FP32 pass over src for layers [p0, p1). */
 static oq_status collect(struct ctx *c, struct oq_data_source *src, int64_t *batches, oq_error *err) {
-    oq_session_options so = {.num_threads = c->o->threads, .no_fusion = 1, .hook = hook, .hook_user = c};
-    oq_session *s = NULL;
-    OQ_TRY(oq_session_create(c->fp, &so, &s, err));
-    oq_data_rewind(src);
-    oq_status st = OQ_OK;
-    *batches = 0;
-    for (;;) {
-        const oq_tensor_ref *batch;
-        int count;
-        if ((st = oq_data_next(src, &batch, &count, err)) || count == 0)
-            break;
-        for (int i = 0; i < oq_model_num_inputs(c->fp); i++)
-            if (!take(c, &batch[i])) {
-                *err = c->herr;
-                st = err->code;
-                break;
-            }
-        if (st)
-            break;
-        if ((st = oq_session_run(s, oq_model_num_inputs(c->fp), batch, err))) {
-            if (st == OQ_ERR_CANCELLED && c->herr.code)
-                *err = c->herr;
-            break;
-        }
-        ++*batches;
-    }
-    oq_session_free(s);
-    if (!st && *batches == 0)
-        st = oq_errorf(err, OQ_ERR_ARG, "AdaRound on %s: the calibration data gave no batch; give --data with at "
-                       "least one sample, or quantize without --adaround", model_name(c->fp));
-    return st;
+    struct oq_fp32_pass fp = {.hook = hook, .input = input, .user = c, .user_err = &c->herr,
+                              .threads = c->o->threads};
+    OQ_TRY(oq_fp32_pass_run(c->fp, src, &fp, batches, err));
+    if (*batches == 0)
+        return oq_errorf(err, OQ_ERR_ARG, "AdaRound on %s: the calibration data gave no batch; give --data with at "
+                         "least one sample, or quantize without --adaround", model_name(c->fp));
+    return OQ_OK;
 }
 
 /* ------------------------------------------------------------------ optimization */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "quant/fp32_pass.h"
 
 struct target {
     int node, bias;   /* node and its bias value in g */
@@ -91,30 +92,15 @@ static int hook(void *user, int node_index, const char *node_name, const char *o
     return 0;
 }
 
+static int input(void *user, const oq_tensor_ref *in) {
+    sum_inputs(user, in);
+    return 0;
+}
+
 static oq_status run_pass(const oq_model *m, struct pass *p, struct oq_data_source *src, int threads,
                           int64_t *batches, oq_error *err) {
-    oq_session_options so = {.num_threads = threads, .no_fusion = 1, .hook = hook, .hook_user = p};
-    oq_session *s = NULL;
-    OQ_TRY(oq_session_create(m, &so, &s, err));
-    oq_data_rewind(src);
-    oq_status st = OQ_OK;
-    *batches = 0;
-    for (;;) {
-        const oq_tensor_ref *batch;
-        int count;
-        if ((st = oq_data_next(src, &batch, &count, err)) || count == 0)
-            break;
-        for (int i = 0; i < oq_model_num_inputs(m); i++)
-            sum_inputs(p, &batch[i]);
-        if ((st = oq_session_run(s, oq_model_num_inputs(m), batch, err))) {
-            if (st == OQ_ERR_CANCELLED && p->err->code) /* the hook's own message */
-                *err = *p->err;
-            break;
-        }
-        ++*batches;
-    }
-    oq_session_free(s);
-    return st;
+    struct oq_fp32_pass fp = {.hook = hook, .input = input, .user = p, .user_err = p->err, .threads = threads};
+    return oq_fp32_pass_run(m, src, &fp, batches, err);
 }
 
 /* Quantized Conv and Gemm (transA = 0) nodes of g with float weights and a float bias initializer read by that

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "quant/fp32_pass.h"
 
 enum { MAX_FOLD_DEPTH = 8 }; /* Add -> Add -> ... -> Mul chains followed back from X */
 
@@ -162,27 +163,15 @@ static int hook(void *user, int node_index, const char *node_name, const char *o
     return 0;
 }
 
+static int input(void *user, const oq_tensor_ref *in) { /* X may be a graph input */
+    observe(user, in);
+    return 0;
+}
+
 static oq_status measure(const oq_model *m, struct groups *G, struct oq_data_source *src, int threads,
                          int64_t *batches, oq_error *err) {
-    oq_session_options so = {.num_threads = threads, .no_fusion = 1, .hook = hook, .hook_user = G};
-    oq_session *s = NULL;
-    OQ_TRY(oq_session_create(m, &so, &s, err));
-    oq_data_rewind(src);
-    oq_status st = OQ_OK;
-    *batches = 0;
-    for (;;) {
-        const oq_tensor_ref *batch;
-        int count;
-        if ((st = oq_data_next(src, &batch, &count, err)) || count == 0)
-            break;
-        for (int i = 0; i < oq_model_num_inputs(m); i++)
-            observe(G, &batch[i]); /* X may be a graph input */
-        if ((st = oq_session_run(s, oq_model_num_inputs(m), batch, err)))
-            break;
-        ++*batches;
-    }
-    oq_session_free(s);
-    return st;
+    struct oq_fp32_pass fp = {.hook = hook, .input = input, .user = G, .threads = threads};
+    return oq_fp32_pass_run(m, src, &fp, batches, err);
 }
 
 /* ---- rewriting ---- */
