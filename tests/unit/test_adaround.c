@@ -21,6 +21,7 @@
 #include "quant/calibrate.h"
 #include "quant/config.h"
 #include "test_util.h"
+#include "calib_harness.h"
 
 enum kind { K_CONV, K_DW, K_GEMM_T, K_GEMM_N, K_MATMUL };
 
@@ -120,29 +121,10 @@ static struct oq_data_source *open_random(const oq_model *m, const struct case_d
 /* The plan from calibrating m on src; only node "layer" quantized (the mix stays float, so the layer's input in
  * the error measurement below is the FP32 one, as in AdaRound's objective). */
 static struct oq_quant_plan *calibrate(const oq_model *m, bool per_tensor, struct oq_data_source *src) {
-    oq_error err = {0};
-    struct oq_quant_config *cfg = oq_quant_config_default();
-    if (per_tensor)
-        cfg->weight.algo = OQ_CALIB_ALGO_ABS_MAX;
-    struct oq_calibrator *cal = NULL;
-    struct oq_quant_plan *plan = NULL;
-    CHECK_OK(oq_calibrator_create(m, cfg, 1, &cal, &err), &err);
-    oq_data_rewind(src);
-    for (;;) {
-        const oq_tensor_ref *batch;
-        int count;
-        CHECK_OK(oq_data_next(src, &batch, &count, &err), &err);
-        if (count == 0 || !cal)
-            break;
-        CHECK_OK(oq_calibrator_feed(cal, 1, batch, &err), &err);
-    }
-    if (cal)
-        CHECK_OK(oq_calibrator_plan(cal, &plan, &err), &err);
+    struct oq_quant_plan *plan = ch_calibrate(m, per_tensor, src);
     const struct oq_graph *g = oq_model_graph(m);
     for (int i = 0; plan && i < g->n_nodes; i++)
         plan->node[i].quantize = !strcmp(g->nodes[i].name, "layer");
-    oq_calibrator_free(cal);
-    oq_quant_config_free(cfg);
     return plan;
 }
 

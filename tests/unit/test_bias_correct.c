@@ -13,6 +13,7 @@
 #include "quant/calibrate.h"
 #include "quant/config.h"
 #include "test_util.h"
+#include "calib_harness.h"
 
 enum { C = 8, H = 6, W = 6 };
 
@@ -117,30 +118,6 @@ static double mean_error(const oq_model *fp, const struct oq_graph *g, const str
     return worst;
 }
 
-/* The plan from calibrating m on every batch of src (weights per tensor or per channel). */
-static struct oq_quant_plan *calibrate(const oq_model *m, bool per_tensor, struct oq_data_source *src) {
-    oq_error err = {0};
-    struct oq_quant_config *cfg = oq_quant_config_default();
-    if (per_tensor)
-        cfg->weight.algo = OQ_CALIB_ALGO_ABS_MAX;
-    struct oq_calibrator *cal = NULL;
-    struct oq_quant_plan *plan = NULL;
-    CHECK_OK(oq_calibrator_create(m, cfg, 1, &cal, &err), &err);
-    oq_data_rewind(src);
-    for (;;) {
-        const oq_tensor_ref *batch;
-        int count;
-        CHECK_OK(oq_data_next(src, &batch, &count, &err), &err);
-        if (count == 0 || !cal)
-            break;
-        CHECK_OK(oq_calibrator_feed(cal, 1, batch, &err), &err);
-    }
-    if (cal)
-        CHECK_OK(oq_calibrator_plan(cal, &plan, &err), &err);
-    oq_calibrator_free(cal);
-    oq_quant_config_free(cfg);
-    return plan;
-}
 
 static void corrects(void) {
     oq_error err = {0};
@@ -151,7 +128,7 @@ static void corrects(void) {
         oq_model_free(m);
         return;
     }
-    struct oq_quant_plan *plan = calibrate(m, true, src); /* per-tensor weights: coarse for the small channels */
+    struct oq_quant_plan *plan = ch_calibrate(m, true, src); /* per-tensor weights: coarse for the small channels */
     if (!plan) {
         oq_data_close(src);
         oq_model_free(m);
@@ -193,7 +170,7 @@ static void no_bias(void) {
         oq_model_free(m);
         return;
     }
-    struct oq_quant_plan *plan = calibrate(m, false, src);
+    struct oq_quant_plan *plan = ch_calibrate(m, false, src);
     if (!plan) {
         oq_data_close(src);
         oq_model_free(m);
