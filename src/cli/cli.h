@@ -49,6 +49,7 @@ struct cli_quant_opts {
     float percentile;
     int smoothquant;         /* --smoothquant [ALPHA] */
     int adaround, adaround_iters; /* --adaround, --adaround-iters N (0: the default) */
+    int absorb_bias;         /* --absorb-bias (implies --equalize) */
     float smoothquant_alpha; /* < 0: not given */
     struct cli_data d;
 };

@@ -58,6 +58,9 @@ static void usage(FILE *f) {
             "                       data (a second pass over it; config key bias_correction)\n"
             "  --equalize           cross-layer equalization of Conv -> (Relu) -> Conv weights before calibrating\n"
             "                       (the FP32 function is unchanged; config key equalize)\n"
+            "  --absorb-bias        after --equalize (implied), high-bias absorption: move each equalized Conv's\n"
+            "                       output channel minimum on --data (when > 0) into the next Conv's bias; exact on\n"
+            "                       --data, skips a next Conv that pads (config key equalize_absorb_bias)\n"
             "  --adaround           AdaRound: round each Conv/Gemm/MatMul weight up or down to minimize the layer's\n"
             "                       output error on --data (a second pass; before --bias-correction; config key\n"
             "                       adaround)\n"
@@ -113,6 +116,7 @@ int cli_quant_parse(int argc, char **argv, const char *cmd, bool need_out, struc
         else if (!strcmp(a, "--pow2")) o->pow2 = 1;
         else if (!strcmp(a, "--bias-correction")) o->bias_correction = 1;
         else if (!strcmp(a, "--equalize")) o->equalize = 1;
+        else if (!strcmp(a, "--absorb-bias")) o->absorb_bias = o->equalize = 1;
         else if (!strcmp(a, "--adaround")) o->adaround = 1;
         else if (!strcmp(a, "--adaround-iters")) {
             TAKE(tmp);
@@ -213,6 +217,8 @@ static oq_status apply_flags(const struct cli_quant_opts *o, struct oq_quant_con
             c->bias_correction = true;
         if (o->equalize)
             c->equalize = true;
+        if (o->absorb_bias)
+            c->equalize_absorb_bias = true;
         if (o->adaround)
             c->adaround = true;
         if (o->smoothquant)
@@ -337,6 +343,36 @@ static oq_status smooth(const struct cli_quant_opts *o, oq_model *m, struct oq_q
     return OQ_OK;
 }
 
+/* High-bias absorption (quant/equalize.h): one FP32 pass over --data on the equalized model, then Conv biases
+ * are shifted in place (the CLI owns the model). */
+static oq_status absorb_bias(const struct cli_quant_opts *o, oq_model *m, const struct oq_quant_config *cfg,
+                             oq_error *err) {
+    if (cfg->mode == OQ_QUANT_WEIGHT_ONLY) {
+        printf("high-bias absorption: not applied (weights-only mode keeps activations float; it only narrows "
+               "activation ranges)\n");
+        return OQ_OK;
+    }
+    if (!o->d.data)
+        return oq_errorf(err, OQ_ERR_ARG, "%s: high-bias absorption measures Conv output ranges on calibration "
+                         "data; give --data (also with --table), or drop --absorb-bias (config key "
+                         "equalize_absorb_bias)", o->model);
+    struct oq_data_source *src = NULL;
+    OQ_TRY(cli_data_open(&o->d, m, 8, &src, err));
+    struct oq_absorb_bias_stats as;
+    double t0 = now_s();
+    oq_status st = oq_equalize_absorb_bias(m, src, o->threads, &as, err);
+    oq_data_close(src);
+    if (st)
+        return st;
+    printf("high-bias absorption: %d of %d Conv pairs, %d channels, %lld batches, %.1f s; largest |Conv1 bias| "
+           "%.3g -> %.3g; output range %.3g -> %.3g ('%s'); %d biases created; left alone: %d whose next Conv "
+           "pads, %d with a shared bias, %d not seen\n",
+           as.absorbed_pairs, as.pairs, as.channels, (long long)as.batches, now_s() - t0, as.max_bias_before,
+           as.max_bias_after, as.range_before, as.range_after, as.layer[0] ? as.layer : "-", as.created_biases,
+           as.skip_padding, as.skip_shared_bias, as.skip_not_seen);
+    return OQ_OK;
+}
+
 oq_status cli_quant_plan(const struct cli_quant_opts *o, oq_model **m, struct oq_quant_config **cfg,
                          struct oq_calibrator **cal, struct oq_quant_plan **plan, oq_error *err) {
     OQ_TRY(oq_model_load(o->model, m, err));
@@ -349,6 +385,8 @@ oq_status cli_quant_plan(const struct cli_quant_opts *o, oq_model **m, struct oq
         printf("equalization: %d Conv pairs in %d sweeps; worst per-channel weight range spread %.1f -> %.1f\n",
                es.pairs, es.sweeps, es.max_ratio_before, es.max_ratio_after);
     }
+    if ((*cfg)->equalize_absorb_bias) /* on the equalized biases, before smoothquant measures activations */
+        OQ_TRY(absorb_bias(o, *m, *cfg, err));
     if ((*cfg)->smoothquant) /* after equalize: it measures the activations of the model as calibrated */
         OQ_TRY(smooth(o, *m, *cfg, err));
     if ((*cfg)->mode == OQ_QUANT_WEIGHT_ONLY)

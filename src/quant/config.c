@@ -275,8 +275,8 @@ static oq_status parse_smoothquant(const struct ctx *x, const cJSON *o, struct o
 
 static oq_status parse_root(const struct ctx *x, const cJSON *root, struct oq_quant_config *c) {
     static const char *const keys[] = {"mode", "activation", "weight", "op_types", "skip_layers", "layers",
-                                       "tensors", "bias_correction", "equalize", "adaround", "smoothquant",
-                                       "version", NULL};
+                                       "tensors", "bias_correction", "equalize", "equalize_absorb_bias", "adaround",
+                                       "smoothquant", "version", NULL};
     OQ_TRY(check_keys(x, root, "top level", keys));
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
     if (mode) {
@@ -292,6 +292,16 @@ static oq_status parse_root(const struct ctx *x, const cJSON *root, struct oq_qu
         OQ_TRY(get_bool(x, root, "bias_correction", "top level", &c->bias_correction));
     if (cJSON_GetObjectItemCaseSensitive(root, "equalize"))
         OQ_TRY(get_bool(x, root, "equalize", "top level", &c->equalize));
+    if (cJSON_GetObjectItemCaseSensitive(root, "equalize_absorb_bias"))
+        OQ_TRY(get_bool(x, root, "equalize_absorb_bias", "top level", &c->equalize_absorb_bias));
+    if (c->equalize_absorb_bias) { /* absorption works on the equalized pairs (quant/equalize.h) */
+        const cJSON *eq = cJSON_GetObjectItemCaseSensitive(root, "equalize");
+        if (eq && !c->equalize)
+            return oq_errorf(x->err, OQ_ERR_ARG, "%s: equalize_absorb_bias is true but equalize is false; "
+                             "absorption works on the equalized Conv pairs: set equalize to true (or drop it: "
+                             "equalize_absorb_bias implies it), or equalize_absorb_bias to false", x->source);
+        c->equalize = true;
+    }
     if (cJSON_GetObjectItemCaseSensitive(root, "adaround"))
         OQ_TRY(get_bool(x, root, "adaround", "top level", &c->adaround));
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "smoothquant")))
@@ -534,6 +544,7 @@ char *oq_quant_config_to_json(const struct oq_quant_config *c, const struct oq_g
     cJSON_AddItemToObject(root, "skip_layers", skip);
     cJSON_AddBoolToObject(root, "bias_correction", c->bias_correction);
     cJSON_AddBoolToObject(root, "equalize", c->equalize);
+    cJSON_AddBoolToObject(root, "equalize_absorb_bias", c->equalize_absorb_bias);
     cJSON_AddBoolToObject(root, "adaround", c->adaround);
     cJSON *sq = cJSON_CreateObject();
     cJSON_AddBoolToObject(sq, "enable", c->smoothquant);

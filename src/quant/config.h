@@ -13,6 +13,8 @@
  *                                 "activation": {"algorithm": "mse"},   // for this node's outputs
  *                                 "weight": {"bits": 16}}},
  *     "tensors": {"x": {"algorithm": "min_max"}}, // activation settings for one tensor (e.g. a graph input)
+ *     "equalize": false,                        // cross-layer equalization (quant/equalize.h; CLI only)
+ *     "equalize_absorb_bias": false,            // then high-bias absorption on the data (implies equalize)
  *     "adaround": false,                        // AdaRound weight rounding (quant/adaround.h; CLI only)
  *     "smoothquant": {"enable": true, "alpha": 0.5, "fold_only": false} // or "smoothquant": true
  *   }
@@ -59,6 +61,7 @@ struct oq_quant_config {
     struct oq_tensor_config *tensors;
     bool bias_correction; /* quant/bias_correct.h: shift quantized layers' biases by their mean output error */
     bool equalize;        /* quant/equalize.h: cross-layer equalization of the FP32 weights before calibration */
+    bool equalize_absorb_bias; /* ... then high-bias absorption on --data (implies equalize; CLI only) */
     bool adaround;        /* quant/adaround.h: choose each weight's rounding (up/down) by the layer's output error */
     bool smoothquant;     /* quant/smoothquant.h: move activation outliers into MatMul/Gemm weights first */
     float smoothquant_alpha; /* its migration strength in [0, 1] (default 0.5) */

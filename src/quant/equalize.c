@@ -1,10 +1,12 @@
 #include "quant/equalize.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "quant/fp32_pass.h"
 
 struct pair {
     int c1, c2;                   /* the two Conv nodes */
@@ -151,4 +153,281 @@ oq_status oq_equalize(struct oq_graph *g, struct oq_equalize_stats *st, oq_error
     st->pairs = n;
     free(p);
     return OQ_OK;
+}
+
+/* ---- high-bias absorption ---- */
+
+enum absorb_skip { ABSORB_OK, ABSORB_PADDING, ABSORB_SHARED_BIAS };
+
+/* One pair with Conv1's output range per channel over the data. */
+struct absorb {
+    struct pair p;
+    enum absorb_skip skip;
+    const char *out; /* Conv1's output name (owned by the graph; values are only appended while this lives) */
+    float *lo, *hi;  /* [ch]: min and max of Conv1's pre-activation output channel c */
+    bool seen, bad_shape;
+    bool absorbs;    /* some a_c > 0 */
+};
+
+struct absorb_set {
+    struct absorb *a;
+    int n;
+};
+
+/* Does Conv node n read zeros beyond its input's border? (taps: its kernel size; a 1x1 kernel reads no border
+ * even with auto_pad SAME) */
+static bool conv_pads(const struct oq_node *n, int64_t taps) {
+    const char *ap = oq_attr_string(n, "auto_pad", "NOTSET");
+    if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER"))
+        return taps != 1;
+    const int64_t *pads;
+    int64_t np = oq_attr_ints(n, "pads", &pads);
+    for (int64_t k = 0; k < np; k++)
+        if (pads[k] != 0)
+            return true;
+    return false;
+}
+
+/* Is node i's bias absent, or a float vector of co values that only it reads? */
+static bool bias_ok(const struct oq_graph *g, int i, int64_t co) {
+    const struct oq_node *n = &g->nodes[i];
+    if (n->n_in < 3 || n->in[2] < 0)
+        return true;
+    const struct oq_tensor *b = g->values[n->in[2]].init;
+    return b && b->dtype == OQ_DTYPE_FLOAT && oq_tensor_numel(b) == co && oq_graph_count_uses(g, n->in[2]) == 1;
+}
+
+static const char *node_label(const struct oq_graph *g, int i) {
+    const struct oq_node *n = &g->nodes[i];
+    return n->name && *n->name ? n->name : g->values[n->out[0]].name;
+}
+
+static bool name_taken(const struct oq_graph *g, const char *name) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].name && !strcmp(g->nodes[i].name, name))
+            return true;
+    return oq_graph_find_value(g, name) >= 0;
+}
+
+/* Conv node i's bias data (co floats only it reads; checked by bias_ok): a conv without one gets a zero
+ * "<node>_bias_absorbed". NULL on OOM. */
+static float *conv_bias(struct oq_graph *g, int i, int64_t co, bool *created) {
+    struct oq_node *n = &g->nodes[i];
+    *created = false;
+    if (n->n_in > 2 && n->in[2] >= 0)
+        return g->values[n->in[2]].init->data;
+    char name[512];
+    const char *base = node_label(g, i);
+    snprintf(name, sizeof(name), "%s_bias_absorbed", base);
+    for (int k = 1; name_taken(g, name); k++)
+        snprintf(name, sizeof(name), "%s_bias_absorbed_%d", base, k);
+    struct oq_tensor *t = oq_tensor_new(OQ_DTYPE_FLOAT, 1, &co, name);
+    int *in = t ? realloc(n->in, sizeof(int) * 3) : NULL;
+    if (!in) {
+        oq_tensor_free(t);
+        return NULL;
+    }
+    n->in = in; /* n_in is 2 or 3 (X, W and maybe an absent B): find_pairs read W at input 1 */
+    int v = oq_graph_add_value(g, name);
+    if (v < 0) {
+        oq_tensor_free(t);
+        return NULL;
+    }
+    g->values[v].init = t;
+    g->values[v].dtype = OQ_DTYPE_FLOAT;
+    g->values[v].ndim = 1;
+    g->values[v].dims[0] = co;
+    n = &g->nodes[i];
+    n->n_in = 3;
+    n->in[2] = v;
+    *created = true;
+    return t->data;
+}
+
+static void absorb_observe(struct absorb_set *S, const oq_tensor_ref *y) {
+    if (!y->name)
+        return;
+    for (int k = 0; k < S->n; k++) {
+        struct absorb *a = &S->a[k];
+        if (a->skip || strcmp(y->name, a->out))
+            continue;
+        int64_t ch = a->p.ch;
+        if (y->dtype != OQ_DTYPE_FLOAT || y->ndim < 3 || y->dims[1] != ch || !y->data) {
+            a->bad_shape = true;
+            continue;
+        }
+        int64_t spatial = oq_shape_numel(y->ndim - 2, y->dims + 2);
+        const float *x = y->data;
+        for (int64_t b = 0; b < y->dims[0]; b++)
+            for (int64_t c = 0; c < ch; c++, x += spatial) {
+                float lo = a->lo[c], hi = a->hi[c];
+                for (int64_t j = 0; j < spatial; j++)
+                    lo = fminf(lo, x[j]), hi = fmaxf(hi, x[j]); /* fminf drops a NaN */
+                a->lo[c] = lo, a->hi[c] = hi;
+            }
+        a->seen = true;
+    }
+}
+
+static int absorb_hook(void *user, int node_index, const char *node_name, const char *op_type, int n_out,
+                       const oq_tensor_ref *outs) {
+    (void)node_index, (void)node_name, (void)op_type;
+    for (int k = 0; k < n_out; k++)
+        absorb_observe(user, &outs[k]);
+    return 0;
+}
+
+static void absorb_free(struct absorb_set *S) {
+    for (int k = 0; k < S->n; k++)
+        free(S->a[k].lo), free(S->a[k].hi);
+    free(S->a);
+}
+
+/* max(hi, 0) - min(lo, 0) over the channels, each shifted down by a (NULL: 0): the per-tensor range that
+ * asymmetric quantization of the tensor must cover (it always holds 0). */
+static double tensor_range(const struct absorb *a, const double *shift) {
+    double lo = 0, hi = 0;
+    for (int64_t c = 0; c < a->p.ch; c++) {
+        double s = shift ? shift[c] : 0;
+        lo = fmin(lo, (double)a->lo[c] - s), hi = fmax(hi, (double)a->hi[c] - s);
+    }
+    return hi - lo;
+}
+
+static double max_abs(const float *v, int64_t n) {
+    double r = 0;
+    for (int64_t k = 0; v && k < n; k++)
+        r = fmax(r, fabs((double)v[k]));
+    return r;
+}
+
+/* a_c = max(0, min x_c) for a measured pair: x_c >= a_c on every observed value, so Relu(x_c - a_c) + a_c =
+ * Relu(x_c) there. Returns how many are > 0. */
+static int absorb_shift(const struct absorb *A, double *a) {
+    int n = 0;
+    for (int64_t c = 0; c < A->p.ch; c++) {
+        double lo = A->lo[c];
+        a[c] = isfinite(lo) && lo > 0 ? lo : 0;
+        n += a[c] > 0;
+    }
+    return n;
+}
+
+/* Conv node i's bias, if it has one (a float vector: find_pairs and bias_ok checked it). */
+static const float *bias_data(const struct oq_graph *g, int i) {
+    const struct oq_node *n = &g->nodes[i];
+    return n->n_in > 2 && n->in[2] >= 0 ? g->values[n->in[2]].init->data : NULL;
+}
+
+/* Absorb one measured pair (a: scratch of ch doubles). */
+static oq_status absorb_pair(struct oq_graph *g, const struct absorb *A, double *a, struct oq_absorb_bias_stats *st,
+                             oq_error *err) {
+    const struct pair *p = &A->p;
+    int n = absorb_shift(A, a);
+    double before = tensor_range(A, NULL), after = tensor_range(A, a);
+    bool made1, made2;
+    float *b1 = conv_bias(g, p->c1, p->ch, &made1);
+    float *b2 = b1 ? conv_bias(g, p->c2, p->m2, &made2) : NULL;
+    if (!b2)
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    int64_t mg = p->m2 / p->g2;
+    for (int64_t c = 0; c < p->ch; c++) {
+        if (!(a[c] > 0))
+            continue;
+        b1[c] = (float)((double)b1[c] - a[c]);
+        /* Conv2 reads x_c - a_c where it read x_c: every output channel m of c's group loses a_c times the sum
+         * of its taps on c, which its bias gives back (no padding: every tap reads a real value) */
+        int64_t grp = c / p->cg2, ci = c % p->cg2;
+        for (int64_t m = grp * mg; m < (grp + 1) * mg; m++) {
+            double sum = 0;
+            for (int64_t k = 0; k < p->taps2; k++)
+                sum += (double)p->w2[(m * p->cg2 + ci) * p->taps2 + k];
+            b2[m] = (float)((double)b2[m] + sum * a[c]);
+        }
+    }
+    st->absorbed_pairs++;
+    st->channels += n;
+    st->created_biases += made1 + made2;
+    if (after > 0 && (!st->layer[0] || before / after > st->range_before / st->range_after)) {
+        st->range_before = before, st->range_after = after;
+        snprintf(st->layer, sizeof(st->layer), "%s", node_label(g, p->c1));
+    }
+    return OQ_OK;
+}
+
+oq_status oq_equalize_absorb_bias(oq_model *m, struct oq_data_source *src, int threads,
+                                  struct oq_absorb_bias_stats *st, oq_error *err) {
+    memset(st, 0, sizeof(*st));
+    const char *model = m && m->path ? m->path : "model";
+    if (!m || !m->g)
+        return oq_errorf(err, OQ_ERR_ARG, "high-bias absorption: no model given");
+    if (!src)
+        return oq_errorf(err, OQ_ERR_ARG, "%s: high-bias absorption measures each Conv's output range on "
+                         "calibration data; give a data source (--data)", model);
+    struct oq_graph *g = m->g;
+    struct pair *p = NULL;
+    int n = find_pairs(g, &p, err);
+    if (n < 0)
+        return err->code;
+    struct absorb_set S = {.a = calloc((size_t)n + 1, sizeof(*S.a))};
+    double *scratch = NULL;
+    oq_status s = S.a ? OQ_OK : oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    int64_t chmax = 0;
+    int measured = 0;
+    for (int k = 0; !s && k < n; k++) {
+        struct absorb *a = &S.a[S.n++];
+        a->p = p[k];
+        a->out = g->values[g->nodes[p[k].c1].out[0]].name;
+        chmax = p[k].ch > chmax ? p[k].ch : chmax;
+        if (conv_pads(&g->nodes[p[k].c2], p[k].taps2)) {
+            a->skip = ABSORB_PADDING;
+            st->skip_padding++;
+        } else if (!bias_ok(g, p[k].c2, p[k].m2)) {
+            a->skip = ABSORB_SHARED_BIAS;
+            st->skip_shared_bias++;
+        } else if (!(a->lo = malloc(sizeof(float) * (size_t)p[k].ch)) ||
+                   !(a->hi = malloc(sizeof(float) * (size_t)p[k].ch))) {
+            s = oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+        } else {
+            for (int64_t c = 0; c < p[k].ch; c++)
+                a->lo[c] = INFINITY, a->hi[c] = -INFINITY;
+            measured++;
+        }
+    }
+    st->pairs = n;
+    free(p);
+    if (!s && measured > 0) {
+        struct oq_fp32_pass fp = {.hook = absorb_hook, .user = &S, .threads = threads};
+        s = oq_fp32_pass_run(m, src, &fp, &st->batches, err);
+        if (s && s != OQ_ERR_NOMEM)
+            oq_error_prefix(err, s, "%s: high-bias absorption, measuring Conv output ranges: ", model);
+        else if (!s && st->batches == 0)
+            s = oq_errorf(err, OQ_ERR_ARG, "%s: high-bias absorption: the calibration data gave no batches; it "
+                          "needs at least one to measure Conv output ranges (check --data, --batches and "
+                          "--batch-size)", model);
+    }
+    if (!s && measured > 0 && !(scratch = malloc(sizeof(double) * (size_t)chmax)))
+        s = oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    /* which pairs absorb, and their Conv1 biases before any pair changes (a Conv1 may be the Conv2 of another) */
+    for (int k = 0; !s && k < S.n; k++) {
+        struct absorb *a = &S.a[k];
+        if (a->skip)
+            continue;
+        if (!a->seen || a->bad_shape)
+            st->skip_not_seen++;
+        else if ((a->absorbs = absorb_shift(a, scratch) > 0))
+            st->max_bias_before = fmax(st->max_bias_before, max_abs(bias_data(g, a->p.c1), a->p.ch));
+    }
+    for (int k = 0; !s && k < S.n; k++)
+        if (S.a[k].absorbs)
+            s = absorb_pair(g, &S.a[k], scratch, st, err);
+    for (int k = 0; !s && k < S.n; k++)
+        if (S.a[k].absorbs)
+            st->max_bias_after = fmax(st->max_bias_after, max_abs(bias_data(g, S.a[k].p.c1), S.a[k].p.ch));
+    int unsupported = 0;
+    if (!s && st->created_biases) /* the convs given a bias: checked again with it */
+        s = oq_model_resolve(g, &unsupported, err);
+    free(scratch);
+    absorb_free(&S);
+    return s;
 }

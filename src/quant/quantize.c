@@ -141,6 +141,8 @@ oq_status oq_quant_config_for_api(const struct oq_model *m, const char *config_j
         bool on;
         const char *key, *flag, *why;
     } cli_only[] = {
+        {c && c->equalize_absorb_bias, "equalize_absorb_bias", "--absorb-bias",
+         "measures Conv outputs on the calibration data and rewrites the FP32 biases before calibration"},
         {c && c->equalize, "equalize", "--equalize", "rewrites the FP32 weights before calibration"},
         {c && c->smoothquant, "smoothquant", "--smoothquant",
          "measures activations on the calibration data and rewrites the FP32 graph before calibration"},

@@ -135,6 +135,7 @@ int main(void) {
         {{.config_source = "my.json"}, "{\"activations\": {}}", "my.json"},
         {{0}, "{\"weight\": ", "config"},
         {{0}, "{\"equalize\": true}", "asks for equalize"},
+        {{0}, "{\"equalize_absorb_bias\": true}", "`onnxq quantize --absorb-bias`"},
         {{0}, "{\"smoothquant\": true}", "asks for smoothquant"},
         {{0}, "{\"adaround\": true}", "asks for adaround"},
         {{0}, "{\"bias_correction\": true}", "`onnxq quantize --bias-correction`"},
