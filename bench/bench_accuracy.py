@@ -9,7 +9,8 @@ For each model, on the same calibration tensors (the first N samples of eval/mak
 exported by eval/export_calib.py as one float32 .npy per sample, batch 1):
   onnxq   `onnxq quantize --method M` for min_max, moving_average_abs_max, percentile, mse, kl, kl_v2 (uint8
           asymmetric activations) and abs_max (--symmetric, int8); per-channel int8 weights, default op types;
-          METHOD+pt+bc+eq+ada+sq adds --per-tensor, --bias-correction, --equalize, --adaround, --smoothquant
+          METHOD+pt+bc+eq+ab+ada+sq adds --per-tensor, --bias-correction, --equalize, --absorb-bias (with
+          --equalize), --adaround, --smoothquant
           (the ablation of the algorithms beyond min/max and KL)
   ORT     onnxruntime.quantization.quantize_static with MinMax, Entropy, Percentile (QDQ, per_channel=True,
           activations QUInt8, weights QInt8, ORT's defaults otherwise) after
@@ -66,8 +67,8 @@ ONNXQ_METHODS = ["min_max", "abs_max", "moving_average_abs_max", "percentile", "
 ORT_METHODS = ["MinMax", "Entropy", "Percentile"]
 QUICK_METHODS = ["min_max", "kl_v2", "ort-MinMax", "ort-Percentile"]
 # onnxq variants for the ablation of issue 8: METHOD+bc+eq+... adds these flags to `onnxq quantize`
-VARIANT_FLAGS = {"pt": ["--per-tensor"], "bc": ["--bias-correction"], "eq": ["--equalize"], "ada": ["--adaround"],
-                 "sq": ["--smoothquant"]}
+VARIANT_FLAGS = {"pt": ["--per-tensor"], "bc": ["--bias-correction"], "eq": ["--equalize"], "ab": ["--absorb-bias"],
+                 "ada": ["--adaround"], "sq": ["--smoothquant"]}
 # defaults sized for ~25 min on 2 busy cores; --quick for the smoke run
 DEFAULT_CALIB = {"rec": 300, "cls": 300, "det": 50}
 DEFAULT_EVAL = {"rec": None, "cls": None, "det": 100}  # None = the whole eval split
