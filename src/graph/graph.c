@@ -1,5 +1,6 @@
 #include "graph/graph.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -429,6 +430,43 @@ int oq_graph_count_uses(const struct oq_graph *g, int v) {
     for (int i = 0; i < g->n_outputs; i++)
         c += g->outputs[i] == v;
     return c;
+}
+
+static bool name_taken(const struct oq_graph *g, const char *name) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].name && !strcmp(g->nodes[i].name, name))
+            return true;
+    return oq_graph_find_value(g, name) >= 0;
+}
+
+int oq_graph_add_zero_bias(struct oq_graph *g, int node, int64_t co, const char *suffix) {
+    struct oq_node *n = &g->nodes[node];
+    if (n->n_in < 2)
+        return -1;
+    const char *base = n->name && *n->name ? n->name : g->values[n->out[0]].name;
+    char name[512];
+    snprintf(name, sizeof(name), "%s%s", base, suffix);
+    for (int k = 1; name_taken(g, name); k++)
+        snprintf(name, sizeof(name), "%s%s_%d", base, suffix, k);
+    struct oq_tensor *t = oq_tensor_new(OQ_DTYPE_FLOAT, 1, &co, name);
+    int *in = t ? realloc(n->in, sizeof(int) * 3) : NULL;
+    if (!in) {
+        oq_tensor_free(t);
+        return -1;
+    }
+    n->in = in;
+    int v = oq_graph_add_value(g, name); /* grows g->values only */
+    if (v < 0) {
+        oq_tensor_free(t);
+        return -1;
+    }
+    g->values[v].init = t;
+    g->values[v].dtype = OQ_DTYPE_FLOAT;
+    g->values[v].ndim = 1;
+    g->values[v].dims[0] = co;
+    g->nodes[node].n_in = 3;
+    g->nodes[node].in[2] = v;
+    return v;
 }
 
 void oq_graph_remove_nodes(struct oq_graph *g, const bool *dead) {

@@ -140,5 +140,9 @@ void oq_graph_remove_nodes(struct oq_graph *g, const bool *dead);
 void oq_graph_replace_uses(struct oq_graph *g, int from, int to);
 /* Number of node inputs that read value v (graph outputs count as one use each). */
 int oq_graph_count_uses(const struct oq_graph *g, int v);
+/* Give node `node` (a Conv-like op reading X, W and maybe an absent bias) a zero float bias initializer of co
+ * values as input 2, named "<node name or first output><suffix>" (a number appended when taken). Returns the
+ * new value id; -1 when out of memory or when the node reads fewer than 2 inputs. */
+int oq_graph_add_zero_bias(struct oq_graph *g, int node, int64_t co, const char *suffix);
 
 #endif

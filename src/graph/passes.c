@@ -178,27 +178,8 @@ static struct oq_tensor *own_bias(struct oq_graph *g, int p, int64_t co) {
             return NULL;
         return b;
     }
-    char name[512];
-    snprintf(name, sizeof(name), "%s_bias_folded", cv->name);
-    int bid = oq_graph_add_value(g, name);
-    if (bid < 0)
-        return NULL;
-    struct oq_tensor *b = oq_tensor_new(OQ_DTYPE_FLOAT, 1, &co, name);
-    int *nin = b ? realloc(cv->in, sizeof(int) * 3) : NULL;
-    if (!nin) {
-        oq_tensor_free(b);
-        return NULL;
-    }
-    g->values[bid].init = b;
-    g->values[bid].dtype = OQ_DTYPE_FLOAT;
-    g->values[bid].ndim = 1;
-    g->values[bid].dims[0] = co;
-    cv->in = nin;
-    if (cv->n_in < 2)
-        return NULL;
-    cv->n_in = 3;
-    cv->in[2] = bid;
-    return b;
+    int bid = oq_graph_add_zero_bias(g, p, co, "_bias_folded");
+    return bid < 0 ? NULL : g->values[bid].init;
 }
 
 int oq_pass_fold_conv_affine(struct oq_graph *g, oq_error *err) {

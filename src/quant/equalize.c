@@ -202,13 +202,6 @@ static const char *node_label(const struct oq_graph *g, int i) {
     return n->name && *n->name ? n->name : g->values[n->out[0]].name;
 }
 
-static bool name_taken(const struct oq_graph *g, const char *name) {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].name && !strcmp(g->nodes[i].name, name))
-            return true;
-    return oq_graph_find_value(g, name) >= 0;
-}
-
 /* Conv node i's bias data (co floats only it reads; checked by bias_ok): a conv without one gets a zero
  * "<node>_bias_absorbed". NULL on OOM. */
 static float *conv_bias(struct oq_graph *g, int i, int64_t co, bool *created) {
@@ -216,32 +209,11 @@ static float *conv_bias(struct oq_graph *g, int i, int64_t co, bool *created) {
     *created = false;
     if (n->n_in > 2 && n->in[2] >= 0)
         return g->values[n->in[2]].init->data;
-    char name[512];
-    const char *base = node_label(g, i);
-    snprintf(name, sizeof(name), "%s_bias_absorbed", base);
-    for (int k = 1; name_taken(g, name); k++)
-        snprintf(name, sizeof(name), "%s_bias_absorbed_%d", base, k);
-    struct oq_tensor *t = oq_tensor_new(OQ_DTYPE_FLOAT, 1, &co, name);
-    int *in = t ? realloc(n->in, sizeof(int) * 3) : NULL;
-    if (!in) {
-        oq_tensor_free(t);
+    int v = oq_graph_add_zero_bias(g, i, co, "_bias_absorbed"); /* n_in is 2 or 3: find_pairs read W at input 1 */
+    if (v < 0)
         return NULL;
-    }
-    n->in = in; /* n_in is 2 or 3 (X, W and maybe an absent B): find_pairs read W at input 1 */
-    int v = oq_graph_add_value(g, name);
-    if (v < 0) {
-        oq_tensor_free(t);
-        return NULL;
-    }
-    g->values[v].init = t;
-    g->values[v].dtype = OQ_DTYPE_FLOAT;
-    g->values[v].ndim = 1;
-    g->values[v].dims[0] = co;
-    n = &g->nodes[i];
-    n->n_in = 3;
-    n->in[2] = v;
     *created = true;
-    return t->data;
+    return g->values[v].init->data;
 }
 
 static void absorb_observe(struct absorb_set *S, const oq_tensor_ref *y) {
