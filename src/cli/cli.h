@@ -51,6 +51,7 @@ struct cli_quant_opts {
     int adaround, adaround_iters; /* --adaround, --adaround-iters N (0: the default) */
     int absorb_bias;         /* --absorb-bias (implies --equalize) */
     float smoothquant_alpha; /* < 0: not given */
+    int keep_histograms;     /* calibrate with a histogram for every tensor (tune: every algorithm plannable) */
     struct cli_data d;
 };
 /* Parse quantize's options for command `cmd` (-o only with need_out). 0 ok, 1 --help was printed, 2 usage

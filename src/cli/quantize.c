@@ -260,6 +260,8 @@ static oq_status calibrate(const struct cli_quant_opts *o, const oq_model *m, co
     struct oq_data_stats ds = oq_data_stats_get(src);
     struct oq_calibrator *cal = NULL;
     oq_status st = oq_calibrator_create(m, cfg, o->threads, &cal, err);
+    if (!st && o->keep_histograms)
+        oq_calibrator_keep_histograms(cal);
     double t0 = now_s();
     int64_t done = 0;
     while (!st) {

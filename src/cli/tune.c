@@ -143,20 +143,8 @@ int cmd_tune(int argc, char **argv) {
     struct oq_data_source *src = NULL;
     struct oq_eval_set *es = NULL;
     struct oq_tune_out res = {0};
-    /* the starting algorithm, before histogram calibration replaces it */
-    enum oq_calib_algo start_algo = OQ_CALIB_ALGO_MIN_MAX;
-    struct cli_quant_opts oh = o;
-    oh.algo = "percentile"; /* needs histograms: every algorithm can then be planned from the statistics */
-    if (o.algo ? oq_calib_algo_parse(o.algo, &start_algo, &err) : OQ_OK)
-        goto fail;
-    if (!o.algo && o.config) {
-        struct oq_quant_config *c0 = NULL;
-        if (oq_quant_config_load(o.config, &c0, &err))
-            goto fail;
-        start_algo = c0->act.algo;
-        oq_quant_config_free(c0);
-    }
-    if (cli_quant_plan(&oh, &m, &cfg, &cal, &plan, &err))
+    o.keep_histograms = 1; /* every algorithm can then be planned from the one calibration */
+    if (cli_quant_plan(&o, &m, &cfg, &cal, &plan, &err))
         goto fail;
     if (cfg->adaround || cfg->bias_correction) { /* they change weights / biases after calibration, per model */
         oq_errorf(&err, OQ_ERR_ARG, "tune measures each config without %s (it re-plans from one calibration); tune "
@@ -164,7 +152,6 @@ int cmd_tune(int argc, char **argv) {
                   cfg->adaround ? "AdaRound" : "bias correction", cfg->adaround ? "--adaround" : "--bias-correction");
         goto fail;
     }
-    cfg->act.algo = start_algo;
     struct cli_data ed = o.d;
     ed.batches = eval_batches;
     if (oq_eval_set_create(m, o.threads, &es, &err) || cli_data_open(&ed, m, eval_batches, &src, &err))
