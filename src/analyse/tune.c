@@ -146,17 +146,6 @@ __attribute__((format(printf, 7, 8))) static oq_status step(struct tune *t, doub
             return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");                                                 \
     } while (0)
 
-static oq_status add_skip(struct oq_quant_config *c, const char *name, oq_error *err) {
-    char **ns = realloc(c->skip, sizeof(char *) * (size_t)(c->n_skip + 1));
-    if (!ns)
-        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
-    c->skip = ns;
-    if (!(c->skip[c->n_skip] = strdup(name)))
-        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
-    c->n_skip++;
-    return OQ_OK;
-}
-
 /* Back to the first n entries of the config's skip list. */
 static void trim_skips(struct oq_quant_config *c, int n) {
     while (c->n_skip > n)
@@ -289,7 +278,8 @@ static oq_status apply_aside(struct tune *t, const struct aside *a, oq_error *er
     int16_reset(t);
     trim_skips(t->cfg, a->n_user);
     for (int i = 0; i < a->n; i++)
-        OQ_TRY(a->int16[i] ? set_int16(t, a->node[i], err) : add_skip(t->cfg, t->g->nodes[a->node[i]].name, err));
+        OQ_TRY(a->int16[i] ? set_int16(t, a->node[i], err)
+                           : oq_quant_config_add_skip(t->cfg, t->g->nodes[a->node[i]].name, err));
     return OQ_OK;
 }
 
@@ -355,7 +345,7 @@ static oq_status try_ends(struct tune *t, struct aside *a, double *best, oq_erro
             break;
         for (int e = 0; e < 2; e++)
             if (sets[k][e] >= 0)
-                OQ_TRY(add_skip(t->cfg, t->g->nodes[sets[k][e]].name, err));
+                OQ_TRY(oq_quant_config_add_skip(t->cfg, t->g->nodes[sets[k][e]].name, err));
         double metric, sqnr;
         OQ_TRY(evaluate(t, &metric, &sqnr, err));
         double l = loss_of(t, metric);
@@ -380,7 +370,7 @@ static oq_status eval_prefix(struct tune *t, const struct aside *base, const int
     OQ_TRY(apply_aside(t, base, err));
     for (int i = 0; i < k; i++)
         if (!back[i])
-            OQ_TRY(add_skip(t->cfg, t->g->nodes[rank[i]].name, err));
+            OQ_TRY(oq_quant_config_add_skip(t->cfg, t->g->nodes[rank[i]].name, err));
     OQ_TRY(evaluate(t, metric, sqnr, err));
     *loss = loss_of(t, *metric);
     return OQ_OK;

@@ -417,6 +417,17 @@ oq_status oq_quant_config_load(const char *path, struct oq_quant_config **out, o
     return st;
 }
 
+oq_status oq_quant_config_add_skip(struct oq_quant_config *c, const char *name, oq_error *err) {
+    char **ns = realloc(c->skip, sizeof(char *) * (size_t)(c->n_skip + 1));
+    if (!ns)
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    c->skip = ns;
+    if (!(c->skip[c->n_skip] = strdup(name)))
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+    c->n_skip++;
+    return OQ_OK;
+}
+
 /* ---- queries ---- */
 
 bool oq_quant_config_has_op(const struct oq_quant_config *c, const char *op_type) {

@@ -82,6 +82,9 @@ oq_status oq_quant_config_validate(const struct oq_quant_config *c, const struct
  * quantized (so the file is a template to edit) when g is given. */
 char *oq_quant_config_to_json(const struct oq_quant_config *c, const struct oq_graph *g);
 
+/* Append a copy of a node name to the config's skip list (left in float). */
+oq_status oq_quant_config_add_skip(struct oq_quant_config *c, const char *name, oq_error *err);
+
 /* Is this op type in the config's list? */
 bool oq_quant_config_has_op(const struct oq_quant_config *c, const char *op_type);
 /* Settings for node n: whether it is quantized and its weight settings. */

@@ -46,23 +46,6 @@ static oq_status check_names(const char *what, const char *const *names, int n, 
     return OQ_OK;
 }
 
-/* Append copies of names to the config's skip list. */
-static oq_status add_skip(struct oq_quant_config *c, const char *const *names, int n, oq_error *err) {
-    if (n == 0)
-        return OQ_OK;
-    char **na = realloc(c->skip, sizeof(char *) * (size_t)(c->n_skip + n));
-    if (!na)
-        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
-    c->skip = na;
-    for (int i = 0; i < n; i++) {
-        char *v = strdup(names[i]);
-        if (!v)
-            return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
-        c->skip[c->n_skip++] = v;
-    }
-    return OQ_OK;
-}
-
 /* Remove these op types from the quantized list (an op type not in it is no error: nothing to leave out). */
 static void drop_op_types(struct oq_quant_config *c, const char *const *names, int n) {
     for (int i = 0; i < c->n_op_types;) {
@@ -91,7 +74,8 @@ oq_status oq_quant_config_apply_options(struct oq_quant_config *c, const oq_quan
             return oq_errorf(err, OQ_ERR_ARG, "threads is %d; give 0 (every CPU) or a positive count", o->threads);
         if (o->target)
             OQ_TRY(apply_target(o->target, c, err));
-        OQ_TRY(add_skip(c, o->skip_nodes, o->n_skip_nodes, err));
+        for (int i = 0; i < o->n_skip_nodes; i++)
+            OQ_TRY(oq_quant_config_add_skip(c, o->skip_nodes[i], err));
         drop_op_types(c, o->skip_op_types, o->n_skip_op_types);
         if (o->per_channel == OQ_PER_CHANNEL_ON)
             c->weight.algo = OQ_CALIB_ALGO_CHANNEL_WISE_ABS_MAX;

@@ -319,18 +319,6 @@ static bool group_owns_x(const struct oq_graph *g, const struct group *gr) {
     return true;
 }
 
-static oq_status add_skip(struct oq_quant_config *cfg, const char *name, oq_error *err) {
-    char **v = realloc(cfg->skip, sizeof(char *) * (size_t)(cfg->n_skip + 1));
-    if (!v)
-        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
-    cfg->skip = v;
-    size_t len = strlen(name) + 1;
-    if (!(v[cfg->n_skip] = malloc(len)))
-        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
-    memcpy(v[cfg->n_skip++], name, len);
-    return OQ_OK;
-}
-
 /* X -> Mul(X, 1/s) -> the group's layers; the Mul stays float (see the header). */
 static oq_status insert_mul(struct oq_graph *g, struct oq_quant_config *cfg, const struct group *gr,
                             const double *s, oq_error *err) {
@@ -369,7 +357,7 @@ static oq_status insert_mul(struct oq_graph *g, struct oq_quant_config *cfg, con
     g->values[vo].producer = ni;
     for (int t2 = 0; t2 < gr->n_targets; t2++)
         g->nodes[gr->targets[t2]].in[0] = vo;
-    return add_skip(cfg, node, err);
+    return oq_quant_config_add_skip(cfg, node, err);
 }
 
 static int cmp_double(const void *a, const void *b) {
