@@ -41,15 +41,6 @@ static bool clip_bounds(const struct oq_graph *g, const struct oq_node *n, float
     return true;
 }
 
-static void count_uses(const struct oq_graph *g, int *uses) {
-    memset(uses, 0, sizeof(int) * (size_t)g->n_values);
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++)
-            if (g->nodes[i].in[k] >= 0)
-                uses[g->nodes[i].in[k]]++;
-    for (int i = 0; i < g->n_outputs; i++)
-        uses[g->outputs[i]]++;
-}
 
 static void make_unary(struct oq_node *n, const char *op, int x) {
     free(n->op_type);
@@ -284,7 +275,7 @@ static bool scratch_reset(const struct oq_graph *g, int **uses, bool **dead) {
     *dead = calloc((size_t)g->n_nodes + 1, sizeof(bool));
     if (!*uses || !*dead)
         return false;
-    count_uses(g, *uses);
+    oq_graph_count_all_uses(g, *uses);
     return true;
 }
 

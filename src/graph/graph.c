@@ -439,15 +439,29 @@ static bool name_taken(const struct oq_graph *g, const char *name) {
     return oq_graph_find_value(g, name) >= 0;
 }
 
+void oq_graph_unique_name(const struct oq_graph *g, const char *base, const char *suffix, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s%s", base, suffix);
+    for (int k = 1; name_taken(g, buf); k++)
+        snprintf(buf, cap, "%s%s_%d", base, suffix, k);
+}
+
+void oq_graph_count_all_uses(const struct oq_graph *g, int *uses) {
+    memset(uses, 0, sizeof(int) * (size_t)g->n_values);
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0)
+                uses[g->nodes[i].in[k]]++;
+    for (int i = 0; i < g->n_outputs; i++)
+        uses[g->outputs[i]]++;
+}
+
 int oq_graph_add_zero_bias(struct oq_graph *g, int node, int64_t co, const char *suffix) {
     struct oq_node *n = &g->nodes[node];
     if (n->n_in < 2)
         return -1;
     const char *base = n->name && *n->name ? n->name : g->values[n->out[0]].name;
     char name[512];
-    snprintf(name, sizeof(name), "%s%s", base, suffix);
-    for (int k = 1; name_taken(g, name); k++)
-        snprintf(name, sizeof(name), "%s%s_%d", base, suffix, k);
+    oq_graph_unique_name(g, base, suffix, name, sizeof(name));
     struct oq_tensor *t = oq_tensor_new(OQ_DTYPE_FLOAT, 1, &co, name);
     int *in = t ? realloc(n->in, sizeof(int) * 3) : NULL;
     if (!in) {

@@ -140,6 +140,11 @@ void oq_graph_remove_nodes(struct oq_graph *g, const bool *dead);
 void oq_graph_replace_uses(struct oq_graph *g, int from, int to);
 /* Number of node inputs that read value v (graph outputs count as one use each). */
 int oq_graph_count_uses(const struct oq_graph *g, int v);
+/* uses[v] = node inputs that read value v plus graph outputs that are v (oq_graph_count_uses for every value at
+ * once); uses has g->n_values entries. */
+void oq_graph_count_all_uses(const struct oq_graph *g, int *uses);
+/* "<base><suffix>" in buf, with "_N" appended while a node or a value of g has that name. */
+void oq_graph_unique_name(const struct oq_graph *g, const char *base, const char *suffix, char *buf, size_t cap);
 /* Give node `node` (a Conv-like op reading X, W and maybe an absent bias) a zero float bias initializer of co
  * values as input 2, named "<node name or first output><suffix>" (a number appended when taken). Returns the
  * new value id; -1 when out of memory or when the node reads fewer than 2 inputs. */

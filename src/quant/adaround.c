@@ -103,12 +103,7 @@ static oq_status find_layers(struct ctx *c, const struct oq_quant_plan *plan, oq
         free(readers);
         return oq_errorf(err, OQ_ERR_NOMEM, "AdaRound: out of memory");
     }
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++)
-            if (g->nodes[i].in[k] >= 0)
-                readers[g->nodes[i].in[k]]++;
-    for (int i = 0; i < g->n_outputs; i++)
-        readers[g->outputs[i]]++;
+    oq_graph_count_all_uses(g, readers);
     for (int i = 0; i < g->n_nodes; i++) {
         const struct oq_node *nd = &g->nodes[i];
         enum layer_kind kind;

@@ -113,10 +113,7 @@ static oq_status find_targets(const struct oq_graph *g, const struct oq_quant_pl
         free(readers), free(t);
         return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++)
-            if (g->nodes[i].in[k] >= 0)
-                readers[g->nodes[i].in[k]]++;
+    oq_graph_count_all_uses(g, readers); /* a graph output counts as a reader: never shared with the caller */
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const struct oq_node *nd = &g->nodes[i];

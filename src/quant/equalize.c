@@ -45,10 +45,7 @@ static int find_pairs(struct oq_graph *g, struct pair **out, oq_error *err) {
         oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
         return -1;
     }
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++)
-            if (g->nodes[i].in[k] >= 0)
-                uses[g->nodes[i].in[k]]++;
+    oq_graph_count_all_uses(g, uses);
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const struct oq_node *a = &g->nodes[i];

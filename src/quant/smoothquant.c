@@ -176,19 +176,8 @@ static oq_status measure(const oq_model *m, struct groups *G, struct oq_data_sou
 
 /* ---- rewriting ---- */
 
-static bool name_used(const struct oq_graph *g, const char *name) {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].name && !strcmp(g->nodes[i].name, name))
-            return true;
-    return oq_graph_find_value(g, name) >= 0;
-}
 
 /* base + suffix, then base + suffix + "_1", "_2", ... until no node or value has it. */
-static void unique_name(const struct oq_graph *g, const char *base, const char *suffix, char *buf, size_t cap) {
-    snprintf(buf, cap, "%s%s", base, suffix);
-    for (int i = 1; name_used(g, buf); i++)
-        snprintf(buf, cap, "%s%s_%d", base, suffix, i);
-}
 
 /* Node p's input i (a float initializer) as data only p reads: a constant shared with other readers is copied
  * to "<name>_smooth" first. NULL on OOM. */
@@ -198,7 +187,7 @@ static float *own_const(struct oq_graph *g, int p, int i) {
     if (oq_graph_count_uses(g, v) == 1)
         return t->data;
     char name[512];
-    unique_name(g, g->values[v].name, "_smooth", name, sizeof(name));
+    oq_graph_unique_name(g, g->values[v].name, "_smooth", name, sizeof(name));
     struct oq_tensor *c = oq_tensor_clone(t, name);
     int nv = c ? oq_graph_add_value(g, name) : -1;
     if (nv < 0) {
@@ -325,9 +314,9 @@ static oq_status insert_mul(struct oq_graph *g, struct oq_quant_config *cfg, con
     const struct oq_node *first = &g->nodes[gr->targets[0]];
     const char *base = first->name && *first->name ? first->name : gr->name;
     char node[512], scale[600], out[600];
-    unique_name(g, base, "_smooth", node, sizeof(node));
-    unique_name(g, node, "_scale", scale, sizeof(scale));
-    unique_name(g, node, "_out", out, sizeof(out));
+    oq_graph_unique_name(g, base, "_smooth", node, sizeof(node));
+    oq_graph_unique_name(g, node, "_scale", scale, sizeof(scale));
+    oq_graph_unique_name(g, node, "_out", out, sizeof(out));
     int64_t k = gr->k;
     struct oq_tensor *t = oq_tensor_new(OQ_DTYPE_FLOAT, 1, &k, scale);
     int vs = t ? oq_graph_add_value(g, scale) : -1;
