@@ -63,16 +63,13 @@ static double now_s(void) {
 
 /* One line to the log callback and the report. */
 __attribute__((format(printf, 2, 3))) static void say(struct tune *t, const char *fmt, ...) {
+    char *line = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vasprintf(&line, fmt, ap);
     va_end(ap);
-    char *line = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!line)
+    if (n < 0)
         return; /* a line lost to OOM; the search itself reports OOM where it allocates */
-    va_start(ap, fmt);
-    vsnprintf(line, (size_t)n + 1, fmt, ap);
-    va_end(ap);
     if (t->log)
         fprintf(t->log, "%s\n", line);
     if (t->o->log)
@@ -111,40 +108,31 @@ static double loss_of(const struct tune *t, double metric) {
 }
 
 /* Record an evaluation as a step and say it. */
-__attribute__((format(printf, 7, 8))) static oq_status step(struct tune *t, double metric, double loss,
-                                                            double sqnr, bool kept, const char *mark,
+__attribute__((format(printf, 8, 9))) static oq_status step(struct tune *t, oq_error *err, double metric,
+                                                            double loss, double sqnr, bool kept, const char *mark,
                                                             const char *fmt, ...) {
     struct oq_tune_out *o = t->out;
     if (o->n_steps == o->cap_steps) {
         int cap = o->cap_steps ? 2 * o->cap_steps : 32;
         oq_tune_step *s = realloc(o->steps, sizeof(*s) * (size_t)cap);
         if (!s)
-            return OQ_ERR_NOMEM;
+            return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
         o->steps = s;
         o->cap_steps = cap;
     }
+    char *what = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vasprintf(&what, fmt, ap);
     va_end(ap);
-    char *what = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!what)
-        return OQ_ERR_NOMEM;
-    va_start(ap, fmt);
-    vsnprintf(what, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if (n < 0)
+        return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
     o->steps[o->n_steps++] = (oq_tune_step){.what = what, .metric = metric, .loss = loss, .sqnr_db = sqnr,
                                             .kept = kept};
     say(t, "step %-2d %s: metric %.6g, loss %.4f%%, output SQNR %.2f dB%s", t->step++, what, metric, loss, sqnr,
         mark ? mark : "");
     return OQ_OK;
 }
-
-#define STEP(...)                                                                                                  \
-    do {                                                                                                           \
-        if (step(t, __VA_ARGS__))                                                                                  \
-            return oq_errorf(err, OQ_ERR_NOMEM, "out of memory");                                                 \
-    } while (0)
 
 /* Back to the first n entries of the config's skip list. */
 static void trim_skips(struct oq_quant_config *c, int n) {
@@ -319,8 +307,9 @@ static oq_status try_algorithms(struct tune *t, double *best, oq_error *err) {
             OQ_TRY(evaluate(t, &metric, &sqnr, err));
             double l = loss_of(t, metric);
             bool better = l < *best;
-            STEP(metric, l, sqnr, better, better ? "  <- best so far" : "", "algorithm: activations %s, weights %s",
-                 oq_calib_algo_name(algos[a]), oq_calib_algo_name(wts[w]));
+            OQ_TRY(step(t, err, metric, l, sqnr, better, better ? "  <- best so far" : "",
+                        "algorithm: activations %s, weights %s", oq_calib_algo_name(algos[a]),
+                        oq_calib_algo_name(wts[w])));
             if (better)
                 *best = l, best_a = algos[a], best_w = wts[w];
         }
@@ -349,9 +338,9 @@ static oq_status try_ends(struct tune *t, struct aside *a, double *best, oq_erro
         double metric, sqnr;
         OQ_TRY(evaluate(t, &metric, &sqnr, err));
         double l = loss_of(t, metric);
-        STEP(metric, l, sqnr, l < *best, l < *best ? "  <- best so far" : "", "float: %s layer %s%s%s",
-             k == 0 ? "the first" : k == 1 ? "the last" : "the first and the last", t->g->nodes[sets[k][0]].name,
-             k == 2 ? ", " : "", k == 2 ? t->g->nodes[sets[k][1]].name : "");
+        OQ_TRY(step(t, err, metric, l, sqnr, l < *best, l < *best ? "  <- best so far" : "", "float: %s layer %s%s%s",
+                    k == 0 ? "the first" : k == 1 ? "the last" : "the first and the last",
+                    t->g->nodes[sets[k][0]].name, k == 2 ? ", " : "", k == 2 ? t->g->nodes[sets[k][1]].name : ""));
         if (l < *best)
             *best = l, best_set = k;
         trim_skips(t->cfg, a->n_user + a->n);
@@ -395,12 +384,10 @@ static oq_status try_prefix(struct tune *t, struct aside *a, double *best, oq_er
     double hi_loss = *best, metric, sqnr, l;
     oq_status st = OQ_OK;
 #define PREFIX_STEP(k)                                                                                             \
-    if (step(t, metric, l, sqnr, l <= max_loss, l <= max_loss ? "  <- target met" : "",                           \
-             "float: the top %d ranked layer%s (%s%s%s)", k, k == 1 ? "" : "s", t->g->nodes[rank[0]].name,          \
-             k > 1 ? " .. " : "", k > 1 ? t->g->nodes[rank[k - 1]].name : "")) {                                   \
-        st = oq_errorf(err, OQ_ERR_NOMEM, "out of memory");                                                        \
-        goto done;                                                                                                 \
-    }
+    if ((st = step(t, err, metric, l, sqnr, l <= max_loss, l <= max_loss ? "  <- target met" : "",                 \
+                   "float: the top %d ranked layer%s (%s%s%s)", k, k == 1 ? "" : "s", t->g->nodes[rank[0]].name,    \
+                   k > 1 ? " .. " : "", k > 1 ? t->g->nodes[rank[k - 1]].name : "")))                              \
+        goto done;
     for (int k = 1; n_rank > 0 && tries < t->o->max_steps && !over_budget(t); k *= 2) {
         int kk = k < n_rank ? k : n_rank;
         if ((st = eval_prefix(t, a, rank, kk, back, &metric, &sqnr, &l, err)))
@@ -439,12 +426,10 @@ static oq_status try_prefix(struct tune *t, struct aside *a, double *best, oq_er
             tries++;
             bool keep = l <= max_loss;
             const struct oq_node *n = &t->g->nodes[rank[i]];
-            if (step(t, metric, l, sqnr, keep, keep ? "" : "  -> target lost, float again",
-                     "quantize again: %s (%s; alone it gains %+.2f dB)", n->name, n->op_type,
-                     sens.rows[i].float_gain_db)) {
-                st = oq_errorf(err, OQ_ERR_NOMEM, "out of memory");
+            if ((st = step(t, err, metric, l, sqnr, keep, keep ? "" : "  -> target lost, float again",
+                           "quantize again: %s (%s; alone it gains %+.2f dB)", n->name, n->op_type,
+                           sens.rows[i].float_gain_db)))
                 goto done;
-            }
             if (keep)
                 *best = l;
             else
@@ -474,8 +459,9 @@ static oq_status try_int16(struct tune *t, struct aside *a, double *best, oq_err
     OQ_TRY(apply_aside(t, a, err));
     OQ_TRY(evaluate(t, &metric, &sqnr, err));
     l = loss_of(t, metric);
-    STEP(metric, l, sqnr, l <= max_loss, l <= max_loss ? "  <- target met" : "  -> target lost, float again",
-         "int16 instead of float: all %d layers set aside", a->n);
+    OQ_TRY(step(t, err, metric, l, sqnr, l <= max_loss,
+                l <= max_loss ? "  <- target met" : "  -> target lost, float again",
+                "int16 instead of float: all %d layers set aside", a->n));
     if (l <= max_loss) {
         *best = l;
         return OQ_OK;
@@ -489,8 +475,9 @@ static oq_status try_int16(struct tune *t, struct aside *a, double *best, oq_err
         OQ_TRY(evaluate(t, &metric, &sqnr, err));
         l = loss_of(t, metric);
         bool keep = l <= max_loss;
-        STEP(metric, l, sqnr, keep, keep ? "" : "  -> target lost, float again", "int16 instead of float: %s (%s)",
-             t->g->nodes[a->node[i]].name, t->g->nodes[a->node[i]].op_type);
+        OQ_TRY(step(t, err, metric, l, sqnr, keep, keep ? "" : "  -> target lost, float again",
+                    "int16 instead of float: %s (%s)", t->g->nodes[a->node[i]].name,
+                    t->g->nodes[a->node[i]].op_type));
         if (keep)
             *best = l;
         else
@@ -628,8 +615,8 @@ static oq_status search(struct tune *t, struct aside *a, const char *out_path, o
     double metric, sqnr;
     OQ_TRY(evaluate(t, &metric, &sqnr, err));
     double best = loss_of(t, metric);
-    STEP(metric, best, sqnr, true, "", "start: activations %s, weights %s", oq_calib_algo_name(t->cfg->act.algo),
-         oq_calib_algo_name(t->cfg->weight.algo));
+    OQ_TRY(step(t, err, metric, best, sqnr, true, "", "start: activations %s, weights %s",
+                oq_calib_algo_name(t->cfg->act.algo), oq_calib_algo_name(t->cfg->weight.algo)));
     OQ_TRY(try_algorithms(t, &best, err));
     if (best > max_loss && t->o->max_steps > 0)
         OQ_TRY(try_ends(t, a, &best, err));
