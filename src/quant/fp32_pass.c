@@ -3,13 +3,14 @@
 #include "core/status.h"
 
 /* The visitor's own message when it gave one, else a generic one. */
-static oq_status stopped(const struct oq_fp32_pass *p, oq_status st, oq_error *err) {
+static oq_status stopped(const oq_model *m, const struct oq_fp32_pass *p, oq_status st, oq_error *err) {
     if (p->user_err && p->user_err->code) {
         if (err)
             *err = *p->user_err;
         return p->user_err->code;
     }
-    return st ? st : oq_errorf(err, OQ_ERR_CANCELLED, "a pass over the calibration data was stopped");
+    return st ? st : oq_errorf(err, OQ_ERR_CANCELLED, "%s: a pass over the calibration data was stopped by its "
+                               "visitor without a reason; report this as a bug", m->path ? m->path : "model");
 }
 
 oq_status oq_fp32_pass_run(const oq_model *m, struct oq_data_source *src, const struct oq_fp32_pass *p,
@@ -28,9 +29,9 @@ oq_status oq_fp32_pass_run(const oq_model *m, struct oq_data_source *src, const 
             break;
         for (int i = 0; p->input && i < ni && !st; i++)
             if (p->input(p->user, &batch[i]))
-                st = stopped(p, OQ_OK, err);
+                st = stopped(m, p, OQ_OK, err);
         if (!st && (st = oq_session_run(s, ni, batch, err)) == OQ_ERR_CANCELLED)
-            st = stopped(p, st, err);
+            st = stopped(m, p, st, err);
         if (!st)
             ++*batches;
     }
